@@ -1,0 +1,3 @@
+from phonewarden.cli import main
+
+main()

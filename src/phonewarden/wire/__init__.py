@@ -1,0 +1,1 @@
+"""Sans-I/O decoders: bytes in, records out. Never raise on hostile input; count anomalies instead."""
