@@ -1,0 +1,30 @@
+"""The five guards and how the CLI and console find the ones that are installed.
+
+A guard is a folder `phonewarden/<guard>/`; its `cli.py` offers a Typer `app` and its `api.py` a
+FastAPI `router`. Adding a guard is adding its folder: nothing else needs editing.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+GUARDS = {
+    "shield": "SIP shield: detect attacks, block sources",
+    "fraud": "Fraud guard: call records, live calls, restrictions",
+    "privacy": "Privacy monitor: destinations, countries, identifier leaks",
+    "audit": "Endpoint audit: config lint and probes",
+    "provisioning": "Secure provisioning of phones",
+}
+
+
+def import_guard_module(guard: str, part: str) -> ModuleType | None:
+    """Import `phonewarden.<guard>.<part>`, or None when that guard or part is not installed."""
+    module_name = f"phonewarden.{guard}.{part}"
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        # Only a missing guard or part means "not installed"; a broken import inside it must surface.
+        if exc.name in (module_name, f"phonewarden.{guard}"):
+            return None
+        raise
