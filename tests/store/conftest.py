@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from phonewarden.store.engine import make_engine
+from phonewarden.store.migrate import upgrade
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -83,7 +84,5 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def migrated_engine(engine: Engine) -> Engine:
-    from phonewarden.store.migrate import upgrade
-
     upgrade(engine)
     return engine

@@ -2,13 +2,17 @@
 
 Times are event time: float seconds since the Unix epoch, taken from the capture or the HEP header,
 never from the wall clock, so replaying a capture gives the same result every time.
+
+Hot-path records are msgspec Structs: bench/records.py measured them 15x faster to create than frozen
+dataclasses (97 ns vs 1452 ns) and 2.5x faster than mutable slotted ones.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
+
+import msgspec
 
 
 def iso_time(epoch_seconds: float) -> str:
@@ -16,8 +20,7 @@ def iso_time(epoch_seconds: float) -> str:
     return datetime.fromtimestamp(epoch_seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-@dataclass(slots=True, frozen=True)
-class Frame:
+class Frame(msgspec.Struct, frozen=True, gc=False):
     """One captured link-layer frame as read from pcap/pcapng or a live socket."""
 
     time: float
@@ -27,8 +30,7 @@ class Frame:
     interface: int = 0
 
 
-@dataclass(slots=True, frozen=True)
-class Segment:
+class Segment(msgspec.Struct, frozen=True, gc=False):
     """Transport payload with its addresses.
 
     For UDP: one datagram's payload (after IP reassembly). For TCP: a run of in-order stream bytes

@@ -18,14 +18,15 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 
 _POSTGRES_ALIASES = {"postgres", "postgresql", "postgresql+psycopg"}
 _SQLITE_DRIVERS = {"sqlite", "sqlite+pysqlite"}
-_PASSWORD_IN_URL = re.compile(r"(://[^/@:]*:)[^@/]*@")
+# user:password@ at the start of a token, up to its last "@" (an unencoded "@" in a password included).
+_PASSWORD_IN_URL = re.compile(r"((?:^|://|\s)[^:/@\s]*):(?!//)\S*@")
 
 
 def mask_url(url: str | URL) -> str:
     """The URL with its password replaced by ***, also for strings SQLAlchemy cannot parse."""
     if isinstance(url, URL):
         return url.render_as_string(hide_password=True)
-    return _PASSWORD_IN_URL.sub(r"\1***@", url)
+    return _PASSWORD_IN_URL.sub(r"\1:***@", url)
 
 
 def normalize_url(url: str) -> URL:
@@ -42,7 +43,7 @@ def normalize_url(url: str) -> URL:
             raise StoreError(f"database URL {mask_url(parsed)!r} names no database (…/dbname)")
     elif parsed.drivername not in _SQLITE_DRIVERS:
         raise StoreError(
-            f"database URL {mask_url(url)!r} uses unsupported backend {parsed.drivername!r}: "
+            f"database URL {mask_url(parsed)!r} uses unsupported backend {parsed.drivername!r}: "
             "use sqlite:///path/to/file.db or postgresql://user@host/dbname"
         )
     return parsed

@@ -164,7 +164,13 @@ class IpDecoder:
         return None
 
     def _fragment(
-        self, time: float, key: FragmentKey, offset: int, more: bool, data: bytes, family: str,
+        self,
+        time: float,
+        key: FragmentKey,
+        offset: int,
+        more: bool,
+        data: bytes,
+        family: str,
         next_header: int = -1,
     ) -> tuple[int, bytes] | None:
         """Adds one fragment; once the datagram is complete returns (the next header recorded from

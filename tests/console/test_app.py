@@ -1,0 +1,67 @@
+import socket
+import time
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from phonewarden.console.app import create_app
+from phonewarden.settings import Settings
+from phonewarden.store.migrate import head_revision, upgrade
+from phonewarden.wire.hep import HepPacket, encode_hep
+from tests.conftest import free_udp_and_tcp_port
+
+REGISTER = (
+    b"REGISTER sip:example.test SIP/2.0\r\nVia: SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bK1\r\n"
+    b"From: <sip:1001@example.test>;tag=a\r\nTo: <sip:1001@example.test>\r\nCall-ID: c1@x\r\n"
+    b"CSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n"
+)
+
+
+def _settings(tmp_path: Path, hep_port: int = 9060) -> Settings:
+    return Settings(data_dir=tmp_path, hep={"port": hep_port})
+
+
+def test_health_reports_database_revision_and_home_lists_guards(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    upgrade(settings.database_url)
+    with TestClient(create_app(settings, start_hep=False)) as client:
+        health = client.get("/health").json()
+        assert health["status"] == "ok"
+        assert health["database"] == {"revision": head_revision(), "head": head_revision()}
+        page = client.get("/")
+        assert page.status_code == 200
+        for guard in ("shield", "fraud", "privacy", "audit", "provisioning"):
+            assert f"<td>{guard}</td>" in page.text
+
+
+def test_health_is_degraded_before_migration(tmp_path: Path) -> None:
+    with TestClient(create_app(_settings(tmp_path), start_hep=False)) as client:
+        health = client.get("/health").json()
+    assert health["status"] == "degraded"
+    assert health["database"]["revision"] is None
+
+
+def test_hep_listener_runs_with_the_app_and_counts_sip(tmp_path: Path) -> None:
+    port = free_udp_and_tcp_port()
+    settings = _settings(tmp_path, port)
+    upgrade(settings.database_url)
+    packet = HepPacket(
+        version=3, ip_family=2, ip_proto=17, src="198.51.100.7", dst="203.0.113.5", sport=5060, dport=5060,
+        time=1_700_000_000.25, proto_type=1, capture_id=2001, auth_key=None, payload=REGISTER,
+        correlation_id=None, vlan=None, node_name=None, other_chunks=[],
+    )
+    with TestClient(create_app(settings)) as client:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+            sender.sendto(encode_hep(packet), ("127.0.0.1", port))
+            sender.sendto(b"garbage that is not HEP", ("127.0.0.1", port))
+        with socket.create_connection(("127.0.0.1", port)) as stream:
+            stream.sendall(encode_hep(packet) * 2)
+        deadline = time.monotonic() + 5
+        hep = client.get("/health").json()["hep"]
+        while hep["sip_messages"] < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            hep = client.get("/health").json()["hep"]
+        assert hep["sip_messages"] == 3
+        assert hep["dropped"] == 1
+        assert f"udp:127.0.0.1:{port}" in hep["listening"]
+        assert "3 SIP messages" in client.get("/").text

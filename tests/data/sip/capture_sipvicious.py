@@ -1,0 +1,71 @@
+"""Regenerate the sipvicious_*.sip fixtures: run SIPVicious tools against a loopback UDP responder.
+
+Usage: .venv/bin/python tests/data/sip/capture_sipvicious.py
+The responder answers REGISTER without credentials with a 401 challenge, everything else with 404,
+so svwar and svcrack go past their first probe. Only loopback traffic, bounded by timeouts.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+HERE = Path(__file__).parent
+BIN = Path(sys.executable).parent
+PORT = 5099
+RUNS = {
+    "svmap": ["sipvicious_svmap", f"127.0.0.1:{PORT}"],
+    "svmap_compact": ["sipvicious_svmap", "-c", f"127.0.0.1:{PORT}"],
+    "svwar": ["sipvicious_svwar", "-p", str(PORT), "-e", "100-101", "127.0.0.1"],
+    "svcrack": ["sipvicious_svcrack", "-p", str(PORT), "-u", "100", "-r", "1000-1001", "127.0.0.1"],
+}
+KEEP_PER_RUN = 4
+
+
+def reply(request: bytes) -> bytes:
+    lines = request.split(b"\r\n")
+    copied = [line for line in lines if line[:2].lower() in (b"vi", b"v:", b"fr", b"f:", b"to", b"t:",
+                                                          b"ca", b"i:", b"cs")]  # fmt: skip
+    if lines[0].startswith(b"REGISTER") and b"\r\nAuthorization:" not in request:
+        status = [b"SIP/2.0 401 Unauthorized", b'WWW-Authenticate: Digest realm="lab", nonce="abc123"']
+    else:
+        status = [b"SIP/2.0 404 Not Found"]
+    return b"\r\n".join([*status, *copied, b"Content-Length: 0", b"", b""])
+
+
+def serve(sock: socket.socket, received: list[bytes], stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            data, peer = sock.recvfrom(65535)
+        except TimeoutError:
+            continue
+        received.append(data)
+        sock.sendto(reply(data), peer)
+
+
+def main() -> None:
+    for name, argv in RUNS.items():
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", PORT))
+        sock.settimeout(0.2)
+        received: list[bytes] = []
+        stop = threading.Event()
+        thread = threading.Thread(target=serve, args=(sock, received, stop))
+        thread.start()
+        try:
+            subprocess.run([str(BIN / argv[0]), *argv[1:]], timeout=20, capture_output=True, check=False)
+        except subprocess.TimeoutExpired:
+            pass
+        stop.set()
+        thread.join()
+        sock.close()
+        for number, datagram in enumerate(received[:KEEP_PER_RUN]):
+            (HERE / f"sipvicious_{name}_{number}.sip").write_bytes(datagram)
+        print(name, len(received), "datagrams")
+
+
+if __name__ == "__main__":
+    main()
