@@ -1,4 +1,4 @@
-"""Bounded windows: behaviour, the key cap, eviction counting, and totals against brute-force reference models.
+"""Bounded windows: behaviour, the key cap, eviction counts, and totals against brute-force reference models.
 
 Times in the property tests are multiples of 1/8 s and bucket widths multiples of 1/8 s, so float arithmetic
 is exact and a reference model can be compared without tolerance.
@@ -231,6 +231,13 @@ def test_sliding_counter_counts_within_the_window_and_forgets_after_it() -> None
     assert counter.total("198.51.100.7", now=1080) == 5  # the first burst has left the window
     assert counter.total("198.51.100.7", now=1200) == 0
     assert counter.total("never-seen", now=1200) == 0
+
+
+def test_sliding_counter_counts_a_late_record_at_the_latest_time_seen() -> None:
+    counter: SlidingCounter[str] = SlidingCounter(window=10, max_keys=10, buckets=5)
+    counter.add("a", now=100)
+    assert counter.add("a", now=20) == 2  # not dropped, not filed 80 s in the past
+    assert counter.total("a", now=109) == 2
 
 
 def test_sliding_counter_expire_drops_only_keys_with_nothing_left() -> None:

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from phonewarden.store.engine import session_factory
 from phonewarden.store.findings import add_finding, list_findings
@@ -62,6 +63,6 @@ def test_since_compares_instants_across_time_zones(migrated_engine: Engine) -> N
 
 
 @pytest.mark.parametrize("limit", [0, -1, 10_001])
-def test_list_findings_refuses_unreasonable_limits(limit: int, migrated_engine: Engine) -> None:
-    with session_factory(migrated_engine)() as session, pytest.raises(ValueError, match="limit must be"):
+def test_list_findings_refuses_unreasonable_limits(limit: int) -> None:
+    with Session() as session, pytest.raises(ValueError, match="limit must be"):
         list_findings(session, limit=limit)

@@ -36,7 +36,12 @@ def test_finding_round_trip_keeps_json_and_returns_aware_utc(migrated_engine: En
     assert stored.time == datetime(2024, 6, 1, 12, 30, 15, 123456, tzinfo=UTC)
     assert stored.time.utcoffset() == timedelta(0)
     assert stored.created_at.tzinfo is not None and stored.created_at.utcoffset() == timedelta(0)
-    assert stored.evidence == {"user_agent": "friendly-scanner", "count": 412, "ports": [5060, 5061], "ok": None}
+    assert stored.evidence == {
+        "user_agent": "friendly-scanner",
+        "count": 412,
+        "ports": [5060, 5061],
+        "ok": None,
+    }
     assert stored.guard is Guard.SHIELD and stored.severity is Severity.HIGH
 
 
@@ -46,12 +51,17 @@ def test_time_is_stored_as_utc_and_enums_as_their_values(migrated_engine: Engine
     with migrated_engine.connect() as connection:
         row = connection.execute(text("SELECT guard, severity, time FROM findings")).one()
     assert (row.guard, row.severity) == ("shield", "high")
-    raw_time = row.time if isinstance(row.time, datetime) else datetime.fromisoformat(row.time)
-    assert raw_time.replace(tzinfo=None) == datetime(2024, 6, 1, 12, 30, 15, 123456)  # UTC wall time
+    if isinstance(row.time, datetime):  # PostgreSQL: timestamptz, shown in the session's time zone
+        assert row.time.astimezone(UTC) == datetime(2024, 6, 1, 12, 30, 15, 123456, tzinfo=UTC)
+    else:  # SQLite: text holding the UTC wall time
+        assert row.time == "2024-06-01 12:30:15.123456"
 
 
 def test_naive_datetime_is_refused(migrated_engine: Engine) -> None:
-    with pytest.raises(StatementError, match="naive datetime"), session_factory(migrated_engine).begin() as session:
+    with (
+        pytest.raises(StatementError, match="naive datetime"),
+        session_factory(migrated_engine).begin() as session,
+    ):
         session.add(_finding(time=datetime(2024, 6, 1, 12, 0)))
 
 
@@ -78,12 +88,17 @@ def test_ingest_run_round_trip_with_defaults(migrated_engine: Engine) -> None:
         run.finished_at = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
     with make_session() as session:
         run = session.scalars(select(IngestRun)).one()
-    assert (run.records, run.status, run.anomalies) == (200_000, IngestStatus.COMPLETED, {"truncated_frame": 3})
+    assert (run.records, run.status, run.anomalies) == (
+        200_000,
+        IngestStatus.COMPLETED,
+        {"truncated_frame": 3},
+    )
     assert run.finished_at == datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 
 
 def test_findings_indexes_exist_with_conventional_names() -> None:
-    indexes = {index.name: [column.name for column in index.columns] for index in Finding.__table__.indexes}
+    findings = Base.metadata.tables["findings"]
+    indexes = {index.name: [column.name for column in index.columns] for index in findings.indexes}
     assert indexes == {"ix_findings_guard_time": ["guard", "time"], "ix_findings_subject": ["subject"]}
     assert Base.metadata.naming_convention["ck"] == "ck_%(table_name)s_%(constraint_name)s"
 

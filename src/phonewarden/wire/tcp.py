@@ -88,7 +88,7 @@ class TcpReassembler:
             return []
         if flags & _SYN:
             isn = (seq + 1) & _MASK
-            if state is None or state.isn != isn:  # new connection, or the 4-tuple was reused
+            if state is None or state.closed or state.isn != isn:  # new connection or 4-tuple reuse
                 state = _Direction(isn, time)
             seq = isn  # data on a SYN (TCP Fast Open) starts after it
         elif state is None:
