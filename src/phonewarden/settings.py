@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import (
@@ -32,24 +32,24 @@ class Section(BaseModel):
 
 class ConsoleSettings(Section):
     host: str = "127.0.0.1"
-    port: int = Field(8080, ge=1, le=65535)
+    port: Annotated[int, Field(ge=1, le=65535)] = 8080
 
 
 class HepSettings(Section):
     enabled: bool = True
     host: str = "127.0.0.1"
-    port: int = Field(9060, ge=1, le=65535)
+    port: Annotated[int, Field(ge=1, le=65535)] = 9060
     transports: list[Literal["udp", "tcp"]] = ["udp", "tcp"]
     # When set, HEP packets whose auth-key chunk differs are dropped and counted.
     auth_key: str | None = None
-    max_packet_bytes: int = Field(65535, ge=512, le=1048576)
+    max_packet_bytes: Annotated[int, Field(ge=512, le=1048576)] = 65535
 
 
 class CaptureSettings(Section):
     # Live capture is opt-in: sniffing needs root and an interface the operator chooses.
     interface: str | None = None
     bpf_filter: str = "udp or tcp"
-    snaplen: int = Field(65535, ge=256, le=262144)
+    snaplen: Annotated[int, Field(ge=256, le=262144)] = 65535
 
 
 class Settings(BaseSettings):
@@ -64,9 +64,9 @@ class Settings(BaseSettings):
     # Empty means SQLite in data_dir; PostgreSQL: postgresql+psycopg://user@host/db
     database_url: str = ""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
-    console: ConsoleSettings = ConsoleSettings()
-    hep: HepSettings = HepSettings()
-    capture: CaptureSettings = CaptureSettings()
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    hep: HepSettings = Field(default_factory=HepSettings)
+    capture: CaptureSettings = Field(default_factory=CaptureSettings)
 
     @model_validator(mode="after")
     def _default_database_in_data_dir(self) -> Settings:

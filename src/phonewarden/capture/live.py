@@ -103,7 +103,7 @@ def _timestamp(ancillary: list[tuple[int, int, bytes]]) -> float:
     for level, kind, value in ancillary:
         if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= 16:
             seconds, nanoseconds = struct.unpack_from("qq", value)
-            return float(seconds) + nanoseconds / 1e9
+            return float(seconds) + float(nanoseconds) / 1e9
     return time.time()
 
 

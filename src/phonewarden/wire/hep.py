@@ -114,7 +114,7 @@ def _decode_v3(data: bytes, flags: list[str]) -> HepPacket | None:
         pos += length
         if vendor != 0 or not _apply_chunk(packet, kind, value, flags):
             packet.other_chunks.append((vendor, kind, value))
-        elif vendor == 0:
+        else:
             seen.add(kind)
     if 15 not in seen and 16 not in seen:
         flags.append("missing-payload")
@@ -207,15 +207,13 @@ def _decode_v2(data: bytes, flags: list[str]) -> HepPacket | None:
 
 def encode_hep(packet: HepPacket) -> bytes:
     """HEP v3 record for the packet; raises ValueError for unencodable fields (bad addresses)."""
-    seconds = int(packet.time)
-    micros = round((packet.time - seconds) * 1_000_000)
+    seconds, micros = divmod(round(packet.time * 1_000_000), 1_000_000)
     src, dst = ipaddress.ip_address(packet.src), ipaddress.ip_address(packet.dst)
-    v6 = src.version == 6
     chunks = [
         _chunk(1, _U8.pack(packet.ip_family)),
         _chunk(2, _U8.pack(packet.ip_proto)),
-        _chunk(5 if v6 else 3, src.packed),
-        _chunk(6 if v6 else 4, dst.packed),
+        _chunk(5 if src.version == 6 else 3, src.packed),
+        _chunk(6 if dst.version == 6 else 4, dst.packed),
         _chunk(7, _U16.pack(packet.sport)),
         _chunk(8, _U16.pack(packet.dport)),
         _chunk(9, _U32.pack(seconds)),

@@ -156,7 +156,7 @@ def parse_client_hello(data: bytes) -> ClientHello | None:
     if len(body.vector(1)) > 32:
         anomalies.append("long-session-id")
     suites = body.vector(2)
-    if len(suites) % 2:
+    if len(suites) % 2 and not body.short:
         anomalies.append("odd-cipher-suites")
     body.vector(1)  # compression methods
     fields = _Extensions()
