@@ -105,23 +105,26 @@ def test_captured_sipvicious_traffic(path: Path) -> None:
         assert message.user_agent == "friendly-scanner"
 
 
+VALID_HEAD = b"OPTIONS sip:a SIP/2.0\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\n"
+
+
 @pytest.mark.parametrize(
     ("data", "flag"),
     [
-        (b"OPTIONS sip:a SIP/2.0\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 10\r\n\r\nabc", "body-truncated"),
-        (b"OPTIONS sip:a SIP/2.0\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 1\r\n\r\nabc", "trailing-bytes"),
-        (b"OPTIONS sip:a SIP/2.0\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\nContent-Length: x\r\n\r\n", "bad-content-length"),
-        (b"OPTIONS sip:a SIP/2.0\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\n", "missing-blank-line"),
+        (VALID_HEAD + b"Content-Length: 10\r\n\r\nabc", "body-truncated"),
+        (VALID_HEAD + b"Content-Length: 1\r\n\r\nabc", "trailing-bytes"),
+        (VALID_HEAD + b"Content-Length: x\r\n\r\n", "bad-content-length"),
+        (VALID_HEAD, "missing-blank-line"),
         (b"OPTIONS sip:a SIP/2.0\r\nCSeq: 1 OPTIONS\r\n\r\n", "missing-call-id"),
         (b"OPTIONS sip:a SIP/2.0\r\nCall-ID: 1\r\n\r\n", "missing-cseq"),
-        (b"OPTIONS sip:a SIP/2.0\r\nCall-ID: 1\r\ni: 2\r\nCSeq: 1 OPTIONS\r\n\r\n", "duplicate-header-call-id"),
+        (VALID_HEAD + b"i: 2\r\n\r\n", "duplicate-header-call-id"),
         (b"Call-ID: 1\r\nCSeq: 1 OPTIONS\r\n\r\n", "no-start-line"),
         (b"HELLO THERE\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\n\r\n", "bad-start-line"),
         (b"SIP/2.0 2000 OK\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\n\r\n", "bad-start-line"),
-        (b"OPTIONS sip:a SIP/2.0\r\ngarbage line\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\n\r\n", "bad-header-line"),
+        (VALID_HEAD + b"garbage line\r\n\r\n", "bad-header-line"),
         (b"OPTIONS sip:a SIP/2.0\r\nCall-ID: 1\nCSeq: 1 OPTIONS\r\n\r\n", "mixed-line-ends"),
         (b"\r\n\r\nOPTIONS sip:a SIP/2.0\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\n\r\n", "leading-blank-lines"),
-        (b"OPTIONS sip:a SIP/2.0\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\nX: " + b"a" * 70000 + b"\r\n\r\n", "oversize"),
+        (VALID_HEAD + b"X: " + b"a" * 70000 + b"\r\n\r\n", "oversize"),
     ],
 )  # fmt: skip
 def test_anomaly_flags(data: bytes, flag: str) -> None:
@@ -136,7 +139,9 @@ def test_clean_message_has_no_flags_and_body_is_cut() -> None:
 
 
 def test_non_utf8_is_lossless_and_json_safe() -> None:
-    data = b"OPTIONS sip:a SIP/2.0\r\nFrom: \"\xff\xfe\" <sip:x@y>\r\nCall-ID: \xe9\r\nCSeq: 1 OPTIONS\r\n\r\n\xff"
+    data = (
+        b'OPTIONS sip:a SIP/2.0\r\nFrom: "\xff\xfe" <sip:x@y>\r\nCall-ID: \xe9\r\nCSeq: 1 OPTIONS\r\n\r\n\xff'
+    )
     message = parse_sip(data)
     assert message.from_display is not None and message.from_display.encode("latin-1") == b"\xff\xfe"
     record = message.to_json()
@@ -146,7 +151,12 @@ def test_non_utf8_is_lossless_and_json_safe() -> None:
 
 def test_response_method_and_status() -> None:
     message = parse_sip(b"SIP/2.0 486 Busy Here\r\nCall-ID: 1\r\nCSeq: 7 INVITE\r\n\r\n")
-    assert (message.is_request, message.status, message.reason, message.method) == (False, 486, "Busy Here", "INVITE")
+    assert (message.is_request, message.status, message.reason, message.method) == (
+        False,
+        486,
+        "Busy Here",
+        "INVITE",
+    )
     assert parse_sip(b"Call-ID: 1\r\nCSeq: 7 INVITE\r\n\r\n").method is None  # neither request nor response
 
 

@@ -310,9 +310,9 @@ make_sipvicious() {
     printf '%s\n' 0000 1111 password 123456 admin 12345 1234 >"$WORK/dict.txt"
     start_kamailio
     start_capture $name lo "udp port 5070" 90
-    (cd "$WORK" && timeout 30 "$sv/sipvicious_svmap" -p 5070 127.0.0.1) >"$WORK/svmap.log" 2>&1 || true
-    (cd "$WORK" && timeout 40 "$sv/sipvicious_svwar" -e 100-120 -p 5070 --maximumtime 10 127.0.0.1) >"$WORK/svwar.log" 2>&1 || true
-    (cd "$WORK" && timeout 30 "$sv/sipvicious_svcrack" -u 101 -d "$WORK/dict.txt" -p 5070 --maximumtime 10 127.0.0.1) >"$WORK/svcrack.log" 2>&1 || true
+    (cd "$WORK" && timeout 30 "$sv/sipvicious_svmap" -b 127.0.0.1 -p 5070 127.0.0.1) >"$WORK/svmap.log" 2>&1 || true
+    (cd "$WORK" && timeout 40 "$sv/sipvicious_svwar" -b 127.0.0.1 -e 100-120 -p 5070 --maximumtime 10 127.0.0.1) >"$WORK/svwar.log" 2>&1 || true
+    (cd "$WORK" && timeout 30 "$sv/sipvicious_svcrack" -b 127.0.0.1 -u 101 -d "$WORK/dict.txt" -p 5070 --maximumtime 10 127.0.0.1) >"$WORK/svcrack.log" 2>&1 || true
     stop_capture $name
     stop_kamailio
     cat "$WORK/svmap.log" "$WORK/svwar.log" "$WORK/svcrack.log" >&2

@@ -44,7 +44,7 @@ def dump(
         raise typer.BadParameter(f"unknown type(s) {sorted(unknown)}; known: {', '.join(RECORD_TYPES)}")
     if (capture is None) == (interface is None):
         raise typer.BadParameter("give a capture FILE or --interface, not both or neither")
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True, highlight=False)
     decoder = TrafficDecoder()
     frames: Iterable[Frame]
     if capture is not None:

@@ -19,9 +19,10 @@ _METHODS = (
     rb"GET|HEAD|POST|PUT|DELETE|OPTIONS|PATCH|CONNECT|TRACE|"
     rb"PROPFIND|PROPPATCH|MKCOL|COPY|MOVE|LOCK|UNLOCK|REPORT|SEARCH|MKCALENDAR"
 )
-_REQUEST_LINE = re.compile(rb"(" + _TCHAR + rb"{1,32}) +(\S+) +(HTTP/\d\.\d) *\r?")
+_REQUEST_LINE = re.compile(rb"(" + _TCHAR + rb"{1,32}) +([^\x00-\x20\x7f]+) +(HTTP/\d\.\d) *\r?")
 _REQUEST_PREFIX = re.compile(_TCHAR + rb"{0,32}|" + _TCHAR + rb"{1,32} [^\x00-\x1f\x7f]*\r?")
 _REQUEST_CANDIDATE = re.compile(rb"(?:" + _METHODS + rb") ")
+_METHOD_WORDS = tuple(method + b" " for method in _METHODS.split(b"|"))
 _STATUS_LINE = re.compile(rb"(HTTP/\d\.\d) +(\d{3})(?: +([^\x00-\x08\x0a-\x1f\x7f]*))?\r?")
 # Any prefix of a status line: "", "H", "HT", ... "HTTP/1.1 2..."
 _STATUS_PREFIX = re.compile(rb"H|HT|HTT|HTTP|HTTP/|HTTP/\d(?:\.(?:\d(?: [^\x00-\x08\x0a-\x1f\x7f]*\r?)?)?)?")
@@ -202,6 +203,10 @@ class _Framer(ABC, Generic[T]):
         """Store the parsed head in self._head and return the body framing state."""
 
     @abstractmethod
+    def _at_candidate(self, buf: bytearray) -> bool:
+        """Whether `buf` starts with (or, being short, could still become) a message start."""
+
+    @abstractmethod
     def _build(self, head: _Head, body: bytes, body_length: int) -> T: ...
 
     def _step(self, out: list[T]) -> bool:
@@ -219,6 +224,8 @@ class _Framer(ABC, Generic[T]):
         del self._buf[:leading]
         if not self._buf:
             return False
+        if self._in_garbage and not self._at_candidate(self._buf):
+            return self._skip_garbage()  # resync only where a message plausibly starts
         line_end = self._buf.find(b"\n")
         first = self._buf if line_end < 0 else self._buf[:line_end]
         pattern = self.start_prefix if line_end < 0 else self.start_line
@@ -349,6 +356,9 @@ class HttpRequestFramer(_Framer[HttpRequest]):
             return "length"
         return "chunk-size" if framing == "chunked" else "none"
 
+    def _at_candidate(self, buf: bytearray) -> bool:
+        return any(word[: len(buf)] == buf[: len(word)] for word in _METHOD_WORDS)
+
     def _build(self, head: _Head, body: bytes, body_length: int) -> HttpRequest:
         method, target, version = head.start
         host = header_value(head.headers, "host")
@@ -397,6 +407,9 @@ class HttpResponseFramer(_Framer[HttpResponse]):
             self._remaining = length
             return "length"
         return "chunk-size" if framing == "chunked" else "close"
+
+    def _at_candidate(self, buf: bytearray) -> bool:
+        return bool(_STATUS_CANDIDATE.match(buf) or _STATUS_PREFIX.fullmatch(buf, 0, _METHOD_TAIL))
 
     def _build(self, head: _Head, body: bytes, body_length: int) -> HttpResponse:
         version, status, reason = head.start
