@@ -269,3 +269,10 @@ def test_fuzz_mutations_chunking_invariant(data: bytes, step: int) -> None:
     split, split_framer = frame(data, step=step)
     assert split == whole
     assert whole_framer.close() == split_framer.close()
+
+
+def test_trailers_are_bounded() -> None:
+    head = b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n"
+    requests, framer = frame(head + b"X-T: 1\r\n" * 100 + b"\r\n", max_header_bytes=300)
+    assert requests[0].anomalies == ("trailer-too-long",)
+    assert len(requests[0].headers) < 40

@@ -365,22 +365,29 @@ make_mixed() {
 
 # =========================================================================
 summarize() { # print what we made, with SIP counts as tshark sees them
+    # (one count per SIP message: a TCP segment may carry two of them)
     local f extra
     for f in "$@"; do
         [[ -f $OUT/$f ]] || continue
         extra=()
         [[ $f == hep-* ]] && extra=(-X "lua_script:$HERE/hep3.lua")
-        printf '%s  %s bytes  %s packets  SIP:' "$f" "$(stat -c %s "$OUT/$f")" \
+        printf '%s  %s bytes  %s packets  ' "$f" "$(stat -c %s "$OUT/$f")" \
             "$(tshark -n -r "$OUT/$f" 2>/dev/null | wc -l)"
         tshark -n -r "$OUT/$f" "${extra[@]}" -Y sip -T fields -E occurrence=a \
             -e sip.Method -e sip.Status-Code -e sip.CSeq.method 2>/dev/null |
             awk -F'\t' '{
-                n = split($1, m, ","); split($2, s, ","); split($3, c, ",");
-                for (i = 1; i <= n || i <= length(s); i++) {
-                    if (m[i] != "") k[m[i]]++; else if (s[i] != "") k[s[i] "/" c[i]]++;
+                n = split($1, m, ","); ns = split($2, s, ","); split($3, c, ",")
+                if (ns > n) n = ns
+                for (i = 1; i <= n; i++) {
+                    if (m[i] != "") k[m[i]]++; else if (s[i] != "") k[s[i] " " c[i]]++
+                    t++
                 }
-                delete m; delete s; delete c
-            } END { for (x in k) printf " %s=%d", x, k[x]; print "" }'
+                split("", m); split("", s); split("", c)
+            } END {
+                printf "%d SIP messages:", t
+                for (x in k) printf " [%s]=%d", x, k[x]
+                print ""
+            }'
     done
 }
 

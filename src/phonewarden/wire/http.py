@@ -175,6 +175,7 @@ class _Framer(ABC, Generic[T]):
         self._body = bytearray()
         self._body_length = 0
         self._remaining = 0
+        self._trailer_bytes = 0
         self._in_garbage = False
         self._opaque = False  # after CONNECT/Upgrade: non-HTTP bytes are expected, not anomalous
 
@@ -300,7 +301,11 @@ class _Framer(ABC, Generic[T]):
         line = bytes(self._buf[:line_end]).removesuffix(b"\r")
         del self._buf[: line_end + 1]
         if self._state == "trailers":
+            self._trailer_bytes += line_end + 1
             if not line:
+                out.append(self._finish())
+            elif self._trailer_bytes > self.max_header_bytes:
+                self._note("trailer-too-long")
                 out.append(self._finish())
             else:
                 self._head.headers += _parse_headers([line], self._head.anomalies)
@@ -327,7 +332,7 @@ class _Framer(ABC, Generic[T]):
         self.anomalies.update(head.anomalies)
         message = self._build(head, bytes(self._body), self._body_length)
         self._head, self._state = None, "head"
-        self._body, self._body_length, self._remaining = bytearray(), 0, 0
+        self._body, self._body_length, self._remaining, self._trailer_bytes = bytearray(), 0, 0, 0
         return message
 
 

@@ -57,17 +57,9 @@ class PacketDecoder:
                 and total + 14 <= len(data)
             ):
                 names = self._names
-                return [
-                    Segment(
-                        frame.time,
-                        "udp",
-                        address_text(src, names),
-                        sport,
-                        address_text(dst, names),
-                        dport,
-                        data[42 : 34 + udp_len],
-                    )
-                ]
+                src_text = names.get(src) or address_text(src, names)
+                dst_text = names.get(dst) or address_text(dst, names)
+                return [Segment(frame.time, "udp", src_text, sport, dst_text, dport, data[42 : 34 + udp_len])]
         link = link_payload(frame.linktype, data, self._link_anomalies)
         if link is None:
             return []
