@@ -130,3 +130,33 @@ def _compare_frame_lists(ours: list[dict[str, Any]], theirs: list[dict[str, Any]
         assert [m["user_agent"] for m in group if m.get("user_agent")] == lists["sip.User-Agent"]
         assert [m["from_user"] for m in group if m.get("from_user")] == lists["sip.from.user"]
         assert [m["to_user"] for m in group if m.get("to_user")] == lists["sip.to.user"]
+
+
+def test_dns_tls_http_records_match_tshark() -> None:
+    capture = CAPTURES / "mixed-dns-tls-http.pcapng"
+    tshark = shutil.which("tshark")
+    assert tshark, "tshark missing: `make debs` installs it"
+    fields = ["frame.time_epoch", "dns.qry.name", "dns.a", "tls.handshake.extensions_server_name",
+              "http.request.method", "http.host", "http.content_length_header"]
+    argv = [tshark, "-n", "-r", str(capture), "-Y", "dns or tls.handshake.type == 1 or http.request",
+            "-T", "fields", "-E", "separator=\t"]
+    for field in fields:
+        argv += ["-e", field]
+    rows = [dict(zip(fields, line.split("\t"), strict=True))
+            for line in subprocess.run(argv, capture_output=True, text=True, check=True).stdout.splitlines()]
+    result = phonewarden_dump(capture, "--json")
+    assert result.returncode == 0, result.stderr
+    ours = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [m["time"] for m in ours] == [_iso(Decimal(row["frame.time_epoch"])) for row in rows]
+    for mine, row in zip(ours, rows, strict=True):
+        if mine["type"] == "dns":
+            assert mine["qname"] == row["dns.qry.name"]
+            addresses = [a["data"] for a in mine["answers"] if a["type"] == "A"]
+            assert ",".join(addresses) == row["dns.a"]
+        elif mine["type"] == "tls":
+            assert mine["sni"] == row["tls.handshake.extensions_server_name"]
+        else:
+            assert mine["type"] == "http"
+            assert (mine["method"], mine["host"]) == (row["http.request.method"], row["http.host"])
+            assert str(mine["body_length"]) == row["http.content_length_header"]
+            assert "356938035643809" in mine["body_preview"]

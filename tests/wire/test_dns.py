@@ -28,7 +28,9 @@ def encode_name(name: str) -> bytes:
     return b"".join(bytes([len(p)]) + p.encode() for p in name.split(".") if p) + b"\0"
 
 
-def header(qd: int = 1, an: int = 0, ns: int = 0, ar: int = 0, flags: int = 0x0100, msg_id: int = 0x1234) -> bytes:
+def header(
+    qd: int = 1, an: int = 0, ns: int = 0, ar: int = 0, flags: int = 0x0100, msg_id: int = 0x1234
+) -> bytes:
     return struct.pack("!6H", msg_id, flags, qd, an, ns, ar)
 
 
@@ -57,7 +59,13 @@ def test_query_fields() -> None:
 def test_header_flags() -> None:
     msg = parse_dns(header(qd=0, ns=2, flags=0x8000 | (4 << 11) | 0x0200 | 3))
     assert msg is not None
-    assert (msg.is_response, msg.opcode, msg.truncated, msg.rcode, msg.authority_count) == (True, 4, True, 3, 2)
+    assert (msg.is_response, msg.opcode, msg.truncated, msg.rcode, msg.authority_count) == (
+        True,
+        4,
+        True,
+        3,
+        2,
+    )
     assert msg.to_json()["qname"] is None
 
 
@@ -92,7 +100,12 @@ def test_answer_rdata_rendering() -> None:
     ]
     assert msg.answers[0].ttl == 30 and msg.answers[0].name == "a.example"
     assert msg.anomalies == ()
-    assert msg.to_json()["answers"][1] == {"name": "a.example", "type": "AAAA", "ttl": 30, "data": "2001:db8::1"}
+    assert msg.to_json()["answers"][1] == {
+        "name": "a.example",
+        "type": "AAAA",
+        "ttl": 30,
+        "data": "2001:db8::1",
+    }
 
 
 def test_bad_address_length_is_hex_and_flagged() -> None:

@@ -42,7 +42,13 @@ def test_curl_post_with_leaky_body() -> None:
     doc = request.to_json()
     assert doc["body_length"] == 272 and "body" not in doc
     assert doc["body_preview"] == LEAK_BODY[:200].decode()
-    assert [name for name, _ in request.headers] == ["host", "user-agent", "accept", "content-type", "content-length"]
+    assert [name for name, _ in request.headers] == [
+        "host",
+        "user-agent",
+        "accept",
+        "content-type",
+        "content-length",
+    ]
 
 
 def test_curl_chunked_upload_is_dechunked() -> None:
@@ -77,7 +83,8 @@ def test_pipelined_requests_and_leading_crlf() -> None:
 
 
 def test_resync_after_garbage() -> None:
-    stream = b"\x00\x01garbage\xffPOST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabcJUNK JUNK\r\n" + POST
+    request = b"POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc"
+    stream = b"\x00\x01garbage\xff" + request + b"JUNK JUNK\r\n" + POST
     requests, framer = frame(stream, step=5)
     assert [r.target for r in requests] == ["/x", "/"]
     assert requests[0].body == b"abc"
@@ -115,13 +122,14 @@ def test_header_oddities() -> None:
 
 
 def test_smuggling_shapes_are_flagged() -> None:
-    both = b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nz\r\n0\r\n\r\n"
+    both = b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
+    both += b"1\r\nz\r\n0\r\n\r\n"
     [request], _ = frame(both)
     assert request.body == b"z" and request.anomalies == ("te-and-cl",)
     conflicting = b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nab"
     [request], _ = frame(conflicting)
     assert request.body == b"ab" and request.anomalies == ("conflicting-content-length",)
-    [request], framer = frame(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n")
+    [request], _ = frame(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n")
     assert request.anomalies == ("bad-content-length",)
     [request], _ = frame(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n")
     assert request.anomalies == ("bad-transfer-encoding",) and request.body_length == 0
@@ -130,7 +138,8 @@ def test_smuggling_shapes_are_flagged() -> None:
 
 
 def test_chunk_problems() -> None:
-    stream = b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcXX2\r\nde\r\n0\r\nX-Trailer: t\r\n\r\n"
+    head = b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+    stream = head + b"3\r\nabcXX2\r\nde\r\n0\r\nX-Trailer: t\r\n\r\n"
     [request], _ = frame(stream)
     assert request.body == b"abc" and request.anomalies == ("bad-chunk-end", "bad-chunk")
     lf_only = b"POST / HTTP/1.1\nHost: h\nTransfer-Encoding: chunked\n\n2\nab\n0\nX-T: 1\n\n"
@@ -273,6 +282,6 @@ def test_fuzz_mutations_chunking_invariant(data: bytes, step: int) -> None:
 
 def test_trailers_are_bounded() -> None:
     head = b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n"
-    requests, framer = frame(head + b"X-T: 1\r\n" * 100 + b"\r\n", max_header_bytes=300)
+    requests, _ = frame(head + b"X-T: 1\r\n" * 100 + b"\r\n", max_header_bytes=300)
     assert requests[0].anomalies == ("trailer-too-long",)
     assert len(requests[0].headers) < 40

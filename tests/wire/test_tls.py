@@ -174,7 +174,9 @@ def test_not_a_client_hello() -> None:
         assert parse_client_hello(data) is None
         assert not tls_record_needs_more(data)
     assert parse_client_hello(b"\x16\x03\x01\x00\x04\x01\x00") is None  # length not yet known
-    assert tls_record_needs_more(b"\x16") and tls_record_needs_more(b"") and tls_record_needs_more(b"\x16\x03")
+    assert (
+        tls_record_needs_more(b"\x16") and tls_record_needs_more(b"") and tls_record_needs_more(b"\x16\x03")
+    )
 
 
 def test_partial_hello_header_gives_truncated_record() -> None:

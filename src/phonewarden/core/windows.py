@@ -320,7 +320,9 @@ class LeakyBucket(_BoundedTable[K, _Level]):
 
     `add` returns True when the level would exceed `capacity` (capacity 5 overflows on the 6th event of a
     burst). As in CrowdSec, an overflowing bucket is emptied, so a sustained flood overflows again after
-    another `capacity` worth of events rather than on every event.
+    another `capacity` worth of events rather than on every event. A bucket counts as spent only once
+    `capacity / leak_per_second` seconds have passed since its last event, so `evictions` may include a
+    bucket that had already drained (errs towards reporting pressure, never hides it).
     """
 
     def __init__(self, capacity: float, leak_per_second: float, max_keys: int) -> None:

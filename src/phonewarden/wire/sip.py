@@ -129,7 +129,7 @@ def _split_head(data: bytes, anomalies: list[str]) -> tuple[bytes, bytes, bool]:
         anomalies.append("leading-blank-lines")
         data = stripped
     crlf = data.find(b"\r\n\r\n")
-    lf = data.find(b"\n\n")
+    lf = data.find(b"\n\n", 0, len(data) if crlf < 0 else crlf)  # bounded: never scan the body
     if crlf >= 0 and (lf < 0 or crlf < lf):
         return data[:crlf], data[crlf + 4 :], False
     if lf >= 0:
@@ -277,7 +277,7 @@ class SipStreamFramer:
     def _message_end(self, buffer: bytearray, pos: int) -> int | None:
         """Offset just past the message starting at pos (may lie beyond the buffer), or None."""
         crlf = buffer.find(b"\r\n\r\n", pos)
-        lf = buffer.find(b"\n\n", pos)
+        lf = buffer.find(b"\n\n", pos, len(buffer) if crlf < 0 else crlf)  # bounded: O(n) per feed
         if crlf >= 0 and (lf < 0 or crlf < lf):
             head_end, body_start = crlf, crlf + 4
         elif lf >= 0:

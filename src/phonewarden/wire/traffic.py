@@ -192,8 +192,7 @@ class TrafficDecoder:
         if kind == "http":
             return [NetworkRecord("http", segment, request) for request in state.framer.feed(data)]
         if kind == "dns":
-            messages = (parse_dns(raw) for raw in state.framer.feed(data))
-            return [NetworkRecord("dns", segment, message) for message in messages if message is not None]
+            return [NetworkRecord("dns", segment, message) for message in state.framer.feed(data)]
         if kind == "hep":
             records: list[NetworkRecord[Any]] = []
             for raw in state.framer.feed(data):

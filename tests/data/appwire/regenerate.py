@@ -81,14 +81,19 @@ def capture_dns() -> None:
     for qtype, name in (("A", "phone.example.test"), ("HTTPS", "zzhc.example.test"), ("AAAA", "x.test")):
         out = subprocess.run(
             ["dig", f"@{HOST}", "-p", str(port), "+noall", "+answer", "+tries=1", qtype, name],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
         stem = f"dns_dig_{qtype.lower()}"
         (HERE / f"{stem}.dig.txt").write_text(out)
         (HERE / f"{stem}_query.bin").write_bytes(queries[-1])
         (HERE / f"{stem}_response.bin").write_bytes(dns_answer(queries[-1]))
-    subprocess.run(["dig", f"@{HOST}", "-p", str(port), "+tcp", "+tries=1", "A", "tcp.example.test"],
-                   capture_output=True, check=True)
+    subprocess.run(
+        ["dig", f"@{HOST}", "-p", str(port), "+tcp", "+tries=1", "A", "tcp.example.test"],
+        capture_output=True,
+        check=True,
+    )
     for thread in threads:
         thread.join(5)
     udp.close()
@@ -124,8 +129,12 @@ def _record_first_bytes(command: list[str], port_holder: list[int], reply: bytes
 
     thread = threading.Thread(target=serve)
     thread.start()
-    subprocess.run([part.replace("PORT", str(port_holder[-1])) for part in command],
-                   capture_output=True, timeout=30, input=b"")
+    subprocess.run(
+        [part.replace("PORT", str(port_holder[-1])) for part in command],
+        capture_output=True,
+        timeout=30,
+        input=b"",
+    )
     thread.join(10)
     server.close()
     return bytes(received)
@@ -134,16 +143,45 @@ def _record_first_bytes(command: list[str], port_holder: list[int], reply: bytes
 def capture_tls() -> None:
     ports: list[int] = []
     hello = _record_first_bytes(
-        ["openssl", "s_client", "-connect", f"{HOST}:PORT", "-servername", "phone.example.test",
-         "-alpn", "h2,http/1.1"], ports)
+        [
+            "openssl",
+            "s_client",
+            "-connect",
+            f"{HOST}:PORT",
+            "-servername",
+            "phone.example.test",
+            "-alpn",
+            "h2,http/1.1",
+        ],
+        ports,
+    )
     (HERE / "tls_openssl_clienthello.bin").write_bytes(hello)
     hello = _record_first_bytes(
-        ["curl", "-sk", "--max-time", "3", "--resolve", f"phone.example.test:PORT:{HOST}",
-         "https://phone.example.test:PORT/"], ports)
+        [
+            "curl",
+            "-sk",
+            "--max-time",
+            "3",
+            "--resolve",
+            f"phone.example.test:PORT:{HOST}",
+            "https://phone.example.test:PORT/",
+        ],
+        ports,
+    )
     (HERE / "tls_curl_clienthello.bin").write_bytes(hello)
     hello = _record_first_bytes(
-        ["openssl", "s_client", "-connect", f"{HOST}:PORT", "-servername", "legacy.example.test",
-         "-tls1_2", "-no_ticket"], ports)
+        [
+            "openssl",
+            "s_client",
+            "-connect",
+            f"{HOST}:PORT",
+            "-servername",
+            "legacy.example.test",
+            "-tls1_2",
+            "-no_ticket",
+        ],
+        ports,
+    )
     (HERE / "tls_openssl_tls12_clienthello.bin").write_bytes(hello)
 
 
@@ -154,13 +192,38 @@ def capture_http() -> None:
 
     body.write_bytes(base64.encodebytes(LEAK_JSON))  # base64 with a newline every 76 chars, as ZZHC
     request = _record_first_bytes(
-        ["curl", "-s", "--max-time", "5", "-H", "Content-Type: application/encrypted-json",
-         "--data-binary", f"@{body}", f"http://zzhc.example.test:PORT/", "--resolve",
-         f"zzhc.example.test:PORT:{HOST}"], ports, ok)
+        [
+            "curl",
+            "-s",
+            "--max-time",
+            "5",
+            "-H",
+            "Content-Type: application/encrypted-json",
+            "--data-binary",
+            f"@{body}",
+            "http://zzhc.example.test:PORT/",
+            "--resolve",
+            f"zzhc.example.test:PORT:{HOST}",
+        ],
+        ports,
+        ok,
+    )
     (HERE / "http_curl_post.bin").write_bytes(request)
     request = _record_first_bytes(
-        ["curl", "-s", "--max-time", "5", "-H", "Transfer-Encoding: chunked", "--data-binary", f"@{body}",
-         f"http://{HOST}:PORT/upload?imei=863012345678903"], ports, ok)
+        [
+            "curl",
+            "-s",
+            "--max-time",
+            "5",
+            "-H",
+            "Transfer-Encoding: chunked",
+            "--data-binary",
+            f"@{body}",
+            f"http://{HOST}:PORT/upload?imei=863012345678903",
+        ],
+        ports,
+        ok,
+    )
     (HERE / "http_curl_chunked.bin").write_bytes(request)
 
 
@@ -170,15 +233,32 @@ def capture_http_response() -> None:
     root.mkdir(exist_ok=True)
     (root / "index.txt").write_bytes(b"hello from http.server\n")
     server = subprocess.Popen(
-        [sys.executable, "-u", "-m", "http.server", "0", "--bind", HOST, "--protocol", "HTTP/1.1",
-         "--directory", str(root)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        [
+            sys.executable,
+            "-u",
+            "-m",
+            "http.server",
+            "0",
+            "--bind",
+            HOST,
+            "--protocol",
+            "HTTP/1.1",
+            "--directory",
+            str(root),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         assert server.stdout is not None
         banner = server.stdout.readline()  # "Serving HTTP on 127.0.0.1 port N ..."
         port = int(banner.split(" port ")[1].split()[0])
         with socket.create_connection((HOST, port)) as conn:
-            conn.sendall(b"GET /index.txt HTTP/1.1\r\nHost: x\r\n\r\nHEAD /index.txt HTTP/1.1\r\nHost: x\r\n\r\n"
-                         b"GET /missing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            conn.sendall(
+                b"GET /index.txt HTTP/1.1\r\nHost: x\r\n\r\nHEAD /index.txt HTTP/1.1\r\nHost: x\r\n\r\n"
+                b"GET /missing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            )
             conn.settimeout(5)
             data = bytearray()
             while chunk := conn.recv(65536):
