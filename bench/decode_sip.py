@@ -55,8 +55,23 @@ def time_tshark(path: Path) -> tuple[float, int]:
     tshark = shutil.which("tshark")
     if tshark is None:
         sys.exit("tshark is not installed (make debs)")
-    argv = [tshark, "-r", str(path), "-Y", "sip", "-T", "fields",
-            "-e", "ip.src", "-e", "sip.Method", "-e", "sip.Status-Code", "-e", "sip.User-Agent"]
+    argv = [
+        tshark,
+        "-r",
+        str(path),
+        "-Y",
+        "sip",
+        "-T",
+        "fields",
+        "-e",
+        "ip.src",
+        "-e",
+        "sip.Method",
+        "-e",
+        "sip.Status-Code",
+        "-e",
+        "sip.User-Agent",
+    ]
     started = time.perf_counter()
     result = subprocess.run(argv, capture_output=True, check=True)
     return time.perf_counter() - started, result.stdout.count(b"\n")
@@ -76,7 +91,15 @@ def time_phonewarden(path: Path) -> tuple[float, int]:
 
 
 def time_dump_cli(path: Path) -> tuple[float, int]:
-    argv = [str(Path(sys.executable).parent / "phonewarden"), "wire", "dump", str(path), "--json", "--type", "sip"]
+    argv = [
+        str(Path(sys.executable).parent / "phonewarden"),
+        "wire",
+        "dump",
+        str(path),
+        "--json",
+        "--type",
+        "sip",
+    ]
     started = time.perf_counter()
     result = subprocess.run(argv, capture_output=True, check=True)
     return time.perf_counter() - started, result.stdout.count(b"\n")
@@ -92,10 +115,14 @@ def main() -> None:
     ours_seconds, ours_count = time_phonewarden(path)
     cli_seconds, cli_count = time_dump_cli(path)
     print(f"tshark -Y sip -T fields (4 fields): {tshark_seconds:7.2f} s  {tshark_count} messages")
-    print(f"phonewarden decode (same 4 fields): {ours_seconds:7.2f} s  {ours_count} messages"
-          f"  ratio {tshark_seconds / ours_seconds:.1f}x")
-    print(f"phonewarden wire dump --json:       {cli_seconds:7.2f} s  {cli_count} messages"
-          f"  ratio {tshark_seconds / cli_seconds:.1f}x")
+    print(
+        f"phonewarden decode (same 4 fields): {ours_seconds:7.2f} s  {ours_count} messages"
+        f"  ratio {tshark_seconds / ours_seconds:.1f}x"
+    )
+    print(
+        f"phonewarden wire dump --json:       {cli_seconds:7.2f} s  {cli_count} messages"
+        f"  ratio {tshark_seconds / cli_seconds:.1f}x"
+    )
     if not (tshark_count == ours_count == cli_count):
         sys.exit("message counts differ: the comparison is not valid")
 

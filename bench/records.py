@@ -54,10 +54,16 @@ def main() -> None:
     create_ms = timeit.timeit(lambda: SegmentStruct(*ARGS), number=ROUNDS) / ROUNDS * 1e9
     dc, ms = SegmentDataclass(*ARGS[:-1], b""), SegmentStruct(*ARGS[:-1], b"")
     encoder = msgspec.json.Encoder()
-    json_dc = timeit.timeit(lambda: json.dumps({**asdict(dc), 'payload': ''}), number=ROUNDS // 4) / (ROUNDS // 4) * 1e9
+    json_dc = (
+        timeit.timeit(lambda: json.dumps({**asdict(dc), "payload": ""}), number=ROUNDS // 4)
+        / (ROUNDS // 4)
+        * 1e9
+    )
     json_ms = timeit.timeit(lambda: encoder.encode(ms), number=ROUNDS // 4) / (ROUNDS // 4) * 1e9
-    print(f"create: frozen dataclass {create_dc:6.0f} ns   mutable slotted dataclass {create_mut:6.0f} ns"
-          f"   msgspec.Struct {create_ms:6.0f} ns")
+    print(
+        f"create: frozen dataclass {create_dc:6.0f} ns   mutable slotted dataclass {create_mut:6.0f} ns"
+        f"   msgspec.Struct {create_ms:6.0f} ns"
+    )
     print(f"json:   dataclass+json {json_dc:6.0f} ns   msgspec.json {json_ms:6.0f} ns")
 
 

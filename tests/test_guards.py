@@ -6,7 +6,9 @@ import pytest
 from phonewarden.guards import GUARDS, import_guard_module
 
 
-def test_missing_guard_is_none_and_broken_guard_surfaces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_guard_is_none_and_broken_guard_surfaces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert import_guard_module("no_such_guard", "cli") is None
     package = tmp_path / "pwtest_guard"
     package.mkdir()

@@ -58,9 +58,9 @@ def settings_of(ctx: typer.Context) -> Settings:
 
 
 def _mount_subapps() -> None:
+    from phonewarden.capture.cli import app as wire_app
     from phonewarden.console.cli import serve
     from phonewarden.store.cli import app as db_app
-    from phonewarden.capture.cli import app as wire_app
 
     app.command(help="Start the console (web UI + API) and the HEP listener")(serve)
     app.add_typer(db_app, name="db")

@@ -22,22 +22,45 @@ from tests.conftest import DATA, REPO
 pytestmark = pytest.mark.peer
 CAPTURES = DATA / "captures"
 HEP_LUA = REPO / "tools" / "captures" / "hep3.lua"
-FIELDS = ["frame.time_epoch", "ip.src", "ipv6.src", "sip.Call-ID", "sip.CSeq.method", "sip.Method",
-          "sip.Status-Code", "sip.User-Agent", "sip.from.user", "sip.to.user"]
+FIELDS = [
+    "frame.time_epoch",
+    "ip.src",
+    "ipv6.src",
+    "sip.Call-ID",
+    "sip.CSeq.method",
+    "sip.Method",
+    "sip.Status-Code",
+    "sip.User-Agent",
+    "sip.from.user",
+    "sip.to.user",
+]
 SEP = "\x1f"
 
 
 def phonewarden_dump(capture: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     command = Path(sys.executable).parent / "phonewarden"
-    return subprocess.run([str(command), "wire", "dump", str(capture), *extra],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [str(command), "wire", "dump", str(capture), *extra], capture_output=True, text=True, timeout=120
+    )
 
 
 def tshark_messages(capture: Path, hep: bool = False) -> list[dict[str, Any]]:
     tshark = shutil.which("tshark")
     assert tshark, "tshark missing: `make debs` installs it"
-    argv = [tshark, "-n", "-r", str(capture), "-Y", "sip", "-T", "fields", "-E", "separator=\t",
-            "-E", f"aggregator={SEP}"]
+    argv = [
+        tshark,
+        "-n",
+        "-r",
+        str(capture),
+        "-Y",
+        "sip",
+        "-T",
+        "fields",
+        "-E",
+        "separator=\t",
+        "-E",
+        f"aggregator={SEP}",
+    ]
     if hep:
         argv += ["-X", f"lua_script:{HEP_LUA}"]
     for field in FIELDS:
@@ -48,9 +71,14 @@ def tshark_messages(capture: Path, hep: bool = False) -> list[dict[str, Any]]:
         values = dict(zip(FIELDS, line.split("\t"), strict=True))
         call_ids = values["sip.Call-ID"].split(SEP)
         for index in range(len(call_ids)):
-            messages.append({"frame_time": Decimal(values["frame.time_epoch"]), "call_id": call_ids[index],
-                             "src": values["ip.src"].split(SEP)[0] or values["ipv6.src"].split(SEP)[0],
-                             "cseq_method": values["sip.CSeq.method"].split(SEP)[index]})
+            messages.append(
+                {
+                    "frame_time": Decimal(values["frame.time_epoch"]),
+                    "call_id": call_ids[index],
+                    "src": values["ip.src"].split(SEP)[0] or values["ipv6.src"].split(SEP)[0],
+                    "cseq_method": values["sip.CSeq.method"].split(SEP)[index],
+                }
+            )
         # Fields absent from some messages cannot be aligned per message; compare them per frame.
         for field in ("sip.Method", "sip.Status-Code", "sip.User-Agent", "sip.from.user", "sip.to.user"):
             present = [v for v in values[field].split(SEP) if v]
@@ -64,8 +92,16 @@ def our_messages(capture: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in result.stdout.splitlines()]
 
 
-@pytest.mark.parametrize("name", ["sip-udp.pcapng", "sip-tcp.pcapng", "sip-ipv6.pcapng",
-                                  "sip-fragmented.pcapng", "sip-scan-sipvicious.pcapng"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "sip-udp.pcapng",
+        "sip-tcp.pcapng",
+        "sip-ipv6.pcapng",
+        "sip-fragmented.pcapng",
+        "sip-scan-sipvicious.pcapng",
+    ],
+)
 def test_same_sip_messages_as_tshark(name: str) -> None:
     capture = CAPTURES / name
     theirs, ours = tshark_messages(capture), our_messages(capture)
@@ -136,14 +172,33 @@ def test_dns_tls_http_records_match_tshark() -> None:
     capture = CAPTURES / "mixed-dns-tls-http.pcapng"
     tshark = shutil.which("tshark")
     assert tshark, "tshark missing: `make debs` installs it"
-    fields = ["frame.time_epoch", "dns.qry.name", "dns.a", "tls.handshake.extensions_server_name",
-              "http.request.method", "http.host", "http.content_length_header"]
-    argv = [tshark, "-n", "-r", str(capture), "-Y", "dns or tls.handshake.type == 1 or http.request",
-            "-T", "fields", "-E", "separator=\t"]
+    fields = [
+        "frame.time_epoch",
+        "dns.qry.name",
+        "dns.a",
+        "tls.handshake.extensions_server_name",
+        "http.request.method",
+        "http.host",
+        "http.content_length_header",
+    ]
+    argv = [
+        tshark,
+        "-n",
+        "-r",
+        str(capture),
+        "-Y",
+        "dns or tls.handshake.type == 1 or http.request",
+        "-T",
+        "fields",
+        "-E",
+        "separator=\t",
+    ]
     for field in fields:
         argv += ["-e", field]
-    rows = [dict(zip(fields, line.split("\t"), strict=True))
-            for line in subprocess.run(argv, capture_output=True, text=True, check=True).stdout.splitlines()]
+    rows = [
+        dict(zip(fields, line.split("\t"), strict=True))
+        for line in subprocess.run(argv, capture_output=True, text=True, check=True).stdout.splitlines()
+    ]
     result = phonewarden_dump(capture, "--json")
     assert result.returncode == 0, result.stderr
     ours = [json.loads(line) for line in result.stdout.splitlines()]

@@ -58,9 +58,12 @@ def _wait_until_answering(sip_port: int, process: subprocess.Popen[bytes]) -> No
         probe.bind(("127.0.0.1", 0))
         probe.settimeout(0.2)
         for attempt in range(50):
-            assert process.poll() is None, "kamailio exited: " + (process.stderr.read() or b"").decode()[-2000:]
-            probe.sendto(OPTIONS_PROBE.format(port=probe.getsockname()[1], n=attempt).encode(),
-                         ("127.0.0.1", sip_port))
+            assert process.poll() is None, (
+                "kamailio exited: " + (process.stderr.read() or b"").decode()[-2000:]
+            )
+            probe.sendto(
+                OPTIONS_PROBE.format(port=probe.getsockname()[1], n=attempt).encode(), ("127.0.0.1", sip_port)
+            )
             try:
                 probe.recv(4096)
                 return
@@ -73,8 +76,10 @@ def _wait_until_answering(sip_port: int, process: subprocess.Popen[bytes]) -> No
 def test_sip_traced_by_kamailio_arrives_as_records(tmp_path: Path) -> None:
     kamailio, sipp = shutil.which("kamailio"), shutil.which("sipp")
     assert kamailio and sipp, "kamailio and sipp are installed by `make debs`"
-    sip_port, hep_port, sipp_port = free_port(socket.SOCK_DGRAM), free_udp_and_tcp_port(), free_port(
-        socket.SOCK_DGRAM
+    sip_port, hep_port, sipp_port = (
+        free_port(socket.SOCK_DGRAM),
+        free_udp_and_tcp_port(),
+        free_port(socket.SOCK_DGRAM),
     )
     config = tmp_path / "kamailio.cfg"
     config.write_text(KAMAILIO_CFG.format(sip_port=sip_port, hep_port=hep_port))
@@ -85,20 +90,41 @@ def test_sip_traced_by_kamailio_arrives_as_records(tmp_path: Path) -> None:
         await listener.start()
         process = subprocess.Popen(
             [kamailio, "-f", str(config), "-DD", "-E", "-Y", str(tmp_path), "-P", str(tmp_path / "k.pid")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         try:
             await asyncio.to_thread(_wait_until_answering, sip_port, process)
             result = await asyncio.to_thread(
                 subprocess.run,
-                [sipp, f"127.0.0.1:{sip_port}", "-sf", str(REPO / "tools/captures/options.xml"), "-s", "carol",
-                 "-i", "127.0.0.1", "-p", str(sipp_port), "-m", "2", "-cid_str", "sipp-hep-%u@%s",
-                 "-nostdin", "-timeout", "15s", "-timeout_error"],
-                capture_output=True, timeout=30,
+                [
+                    sipp,
+                    f"127.0.0.1:{sip_port}",
+                    "-sf",
+                    str(REPO / "tools/captures/options.xml"),
+                    "-s",
+                    "carol",
+                    "-i",
+                    "127.0.0.1",
+                    "-p",
+                    str(sipp_port),
+                    "-m",
+                    "2",
+                    "-cid_str",
+                    "sipp-hep-%u@%s",
+                    "-nostdin",
+                    "-timeout",
+                    "15s",
+                    "-timeout_error",
+                ],
+                capture_output=True,
+                timeout=30,
             )
             assert result.returncode == 0, result.stdout[-2000:]
             deadline = time.monotonic() + 5
-            while time.monotonic() < deadline and sum("sipp-hep" in (r.body.call_id or "") for r in records) < 4:
+            while (
+                time.monotonic() < deadline and sum("sipp-hep" in (r.body.call_id or "") for r in records) < 4
+            ):
                 await asyncio.sleep(0.05)
         finally:
             process.terminate()
@@ -125,15 +151,31 @@ def test_auth_key_mismatch_and_oversize_are_dropped_and_counted() -> None:
     payload = OPTIONS_PROBE.format(port=5060, n=1).encode()
 
     def packet(auth_key: str | None, body: bytes = payload) -> bytes:
-        return encode_hep(HepPacket(
-            version=3, ip_family=2, ip_proto=17, src="198.51.100.7", dst="203.0.113.5", sport=5060, dport=5060,
-            time=1_700_000_000.0, proto_type=1, capture_id=1, auth_key=auth_key, payload=body,
-            correlation_id=None, vlan=None, node_name=None, other_chunks=[],
-        ))
+        return encode_hep(
+            HepPacket(
+                version=3,
+                ip_family=2,
+                ip_proto=17,
+                src="198.51.100.7",
+                dst="203.0.113.5",
+                sport=5060,
+                dport=5060,
+                time=1_700_000_000.0,
+                proto_type=1,
+                capture_id=1,
+                auth_key=auth_key,
+                payload=body,
+                correlation_id=None,
+                vlan=None,
+                node_name=None,
+                other_chunks=[],
+            )
+        )
 
     async def scenario() -> dict[str, Any]:
-        listener = HepListener(HepSettings(port=port, auth_key="s3cret", max_packet_bytes=1024),
-                               on_record=records.append)
+        listener = HepListener(
+            HepSettings(port=port, auth_key="s3cret", max_packet_bytes=1024), on_record=records.append
+        )
         await listener.start()
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
             for datagram in (packet("s3cret"), packet("wrong"), packet(None), packet("s3cret", payload * 5)):

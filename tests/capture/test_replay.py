@@ -31,12 +31,12 @@ def test_plain_and_gzip_files_give_the_same_frames(tmp_path: Path) -> None:
 def test_not_a_capture_names_the_file(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "notes.txt"
     path.write_bytes(content)
-    with pytest.raises(CaptureError, match="notes.txt"):
+    with pytest.raises(CaptureError, match=r"notes\.txt"):
         list(CaptureReplay(path))
 
 
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(CaptureError, match="missing.pcap: cannot open"):
+    with pytest.raises(CaptureError, match=r"missing\.pcap: cannot open"):
         list(CaptureReplay(tmp_path / "missing.pcap"))
 
 

@@ -46,9 +46,22 @@ def test_hep_listener_runs_with_the_app_and_counts_sip(tmp_path: Path) -> None:
     settings = _settings(tmp_path, port)
     upgrade(settings.database_url)
     packet = HepPacket(
-        version=3, ip_family=2, ip_proto=17, src="198.51.100.7", dst="203.0.113.5", sport=5060, dport=5060,
-        time=1_700_000_000.25, proto_type=1, capture_id=2001, auth_key=None, payload=REGISTER,
-        correlation_id=None, vlan=None, node_name=None, other_chunks=[],
+        version=3,
+        ip_family=2,
+        ip_proto=17,
+        src="198.51.100.7",
+        dst="203.0.113.5",
+        sport=5060,
+        dport=5060,
+        time=1_700_000_000.25,
+        proto_type=1,
+        capture_id=2001,
+        auth_key=None,
+        payload=REGISTER,
+        correlation_id=None,
+        vlan=None,
+        node_name=None,
+        other_chunks=[],
     )
     with TestClient(create_app(settings)) as client:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:

@@ -17,7 +17,10 @@ def test_serve_migrates_and_serves_the_console(tmp_path: Path) -> None:
     env.update(PHONEWARDEN_DATA_DIR=str(tmp_path / "var"), PHONEWARDEN_HEP__PORT=str(hep_port))
     process = subprocess.Popen(
         [sys.executable, "-m", "phonewarden", "serve", "--port", str(port)],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         body = ""
@@ -43,7 +46,11 @@ def test_serve_refuses_a_bad_setting(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PHONEWARDEN_")}
     env["PHONEWARDEN_CONSOLE__PORT"] = "http"
     result = subprocess.run(
-        [sys.executable, "-m", "phonewarden", "serve"], cwd=tmp_path, env=env, capture_output=True, text=True,
+        [sys.executable, "-m", "phonewarden", "serve"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=60,
     )
     assert result.returncode == 2

@@ -6,7 +6,6 @@ human form is one coloured line per record. A summary of what was skipped goes t
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import Counter
 from collections.abc import Iterable
@@ -19,7 +18,10 @@ from rich.markup import escape
 
 from phonewarden.capture.live import LiveCapture, LiveCaptureError
 from phonewarden.capture.replay import CaptureError, CaptureReplay
+from phonewarden.core.pipeline import Pipeline
 from phonewarden.core.records import Frame, iso_time
+from phonewarden.output import JsonLinesSink
+from phonewarden.wire.dns import type_name
 from phonewarden.wire.traffic import NetworkRecord, TrafficDecoder
 
 app = typer.Typer(help="Decode traffic: SIP (also in HEP), DNS, HTTP, TLS ClientHello", no_args_is_help=True)
@@ -28,7 +30,9 @@ RECORD_TYPES = ("sip", "dns", "http", "tls")
 
 @app.command()
 def dump(
-    capture: Annotated[Path | None, typer.Argument(help="pcap/pcapng file, gzip allowed", dir_okay=False)] = None,
+    capture: Annotated[
+        Path | None, typer.Argument(help="pcap/pcapng file, gzip allowed", dir_okay=False)
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines on stdout")] = False,
     types: Annotated[str, typer.Option("--type", help="Comma-separated record types to show")] = ",".join(
         RECORD_TYPES
@@ -52,48 +56,76 @@ def dump(
     else:
         assert interface is not None
         frames = LiveCapture(interface, bpf_filter).frames(max_frames=count, max_seconds=seconds)
-    out = Console(highlight=False, soft_wrap=True)
-    shown: Counter[str] = Counter()
+    sink: JsonLinesSink | HumanSink = (
+        JsonLinesSink(sys.stdout.buffer) if as_json else HumanSink(Console(highlight=False, soft_wrap=True))
+    )
+    selector = TypeSelector(wanted)
+    pipeline = Pipeline([decoder, selector], [sink])
     try:
-        for frame in frames:
-            for record in decoder.feed(frame):
-                if record.type not in wanted:
-                    continue
-                shown[record.type] += 1
-                if as_json:
-                    sys.stdout.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
-                else:
-                    out.print(describe(record))
+        stats = pipeline.run(frames)
     except (CaptureError, LiveCaptureError) as exc:
         err.print(f"[red]phonewarden: {escape(str(exc))}[/red]")
         raise typer.Exit(2) from exc
     except BrokenPipeError:  # `| head` closed the pipe: stop quietly
         sys.stderr.close()
         raise typer.Exit(0) from None
-    summary = ", ".join(f"{count} {kind}" for kind, count in sorted(shown.items())) or "no records"
-    anomalies = decoder.anomalies
-    skipped = ", ".join(f"{name}={n}" for name, n in sorted(anomalies.items()))
+    summary = ", ".join(f"{n} {kind}" for kind, n in sorted(selector.selected.items())) or "no records"
+    skipped = ", ".join(f"{name}={n}" for name, n in sorted(decoder.anomalies.items()))
     err.print(f"{decoder.stats['frames']} frames: {summary}" + (f"; anomalies: {skipped}" if skipped else ""))
+    failures = {name: n for name, n in stats.errors.items() if n}
+    if failures:
+        err.print(f"[red]errors (logged): {failures}[/red]")
+        raise typer.Exit(1)
+
+
+class TypeSelector:
+    """Pipeline stage keeping the record types asked for, and counting them."""
+
+    name = "select"
+
+    def __init__(self, wanted: set[str]) -> None:
+        self.wanted = wanted
+        self.selected: Counter[str] = Counter()
+
+    def process(self, record: NetworkRecord[Any]) -> list[NetworkRecord[Any]]:
+        if record.type not in self.wanted:
+            return []
+        self.selected[record.type] += 1
+        return [record]
+
+
+class HumanSink:
+    """One coloured line per record."""
+
+    name = "human"
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def emit(self, record: NetworkRecord[Any]) -> None:
+        self.console.print(describe(record))
+
+    def close(self) -> None:
+        self.console.file.flush()
 
 
 def describe(record: NetworkRecord[Any]) -> str:
     """One human line per record."""
-    data = record.to_json()
-    where = f"{data['src']}:{data['sport']} → {data['dst']}:{data['dport']} {data['transport']}"
+    segment, body = record.segment, record.body
+    where = f"{segment.src}:{segment.sport} → {segment.dst}:{segment.dport} {segment.transport}"
     head = f"[dim]{iso_time(record.time)}[/dim] {escape(where)} [bold]{record.type}[/bold]"
     if record.type == "sip":
-        what = data.get("method", "") if data.get("status") is None else f"{data['status']} {data.get('method', '')}"
-        detail = " ".join(
-            str(part) for part in (what, data.get("request_uri"), data.get("user_agent") or data.get("server")) if part
-        )
-        if "hep" in data:
-            detail += f" (HEP{data['hep']['version']} from {data['hep'].get('agent')})"
+        first = body.request_uri if body.is_request else body.status
+        agent = body.user_agent or body.server
+        detail = " ".join(str(part) for part in (body.method, first, agent) if part)
+        if record.hep is not None:
+            detail += f" (HEP{record.hep.version} from {record.hep_agent})"
     elif record.type == "dns":
-        detail = " ".join(f"{q.get('name')}/{q.get('type')}" for q in data.get("questions", []))
+        detail = " ".join(f"{q.name}/{type_name(q.qtype)}" for q in body.questions)
     elif record.type == "http":
-        detail = f"{data.get('method')} {data.get('host') or ''}{data.get('target')}"
+        detail = f"{body.method} {body.host or ''}{body.target}"
     else:
-        detail = f"ClientHello sni={data.get('sni')}" + (" ECH" if data.get("has_ech") else "")
-    anomalies = data.get("anomalies")
+        detail = f"ClientHello sni={body.sni}" + (" ECH" if body.has_ech else "")
+    anomalies = body.anomalies
     suffix = f" [yellow]anomalies={','.join(anomalies)}[/yellow]" if anomalies else ""
     return f"{head} {escape(detail)}{suffix}"

@@ -12,7 +12,9 @@ from phonewarden.store.migrate import upgrade
 
 def serve(
     ctx: typer.Context,
-    host: Annotated[str | None, typer.Option(help="Listen address (default from settings: 127.0.0.1)")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Listen address (default from settings: 127.0.0.1)")
+    ] = None,
     port: Annotated[int | None, typer.Option(help="Listen port (default from settings: 8080)")] = None,
 ) -> None:
     import uvicorn

@@ -13,6 +13,8 @@ from bisect import insort
 from collections import Counter
 from dataclasses import dataclass, field
 
+import msgspec
+
 _IPV4_HEADER = struct.Struct("!BxHHHxB2x4s4s")
 _IPV6_HEADER = struct.Struct("!4xHB")
 _IPV6_FRAGMENT = struct.Struct("!BxHI")
@@ -34,8 +36,7 @@ def address_text(packed: bytes, cache: dict[bytes, str]) -> str:
     return text
 
 
-@dataclass(slots=True, frozen=True)
-class IpPacket:
+class IpPacket(msgspec.Struct, frozen=True, gc=False):  # msgspec: see core/records.py
     time: float
     version: int
     src: str

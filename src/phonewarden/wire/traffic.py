@@ -80,7 +80,9 @@ class _StreamState:
 
 
 class TrafficDecoder:
-    """Feed frames (or HEP datagrams); get SIP, DNS, HTTP and TLS records."""
+    """Feed frames (or HEP datagrams); get SIP, DNS, HTTP and TLS records. A pipeline stage."""
+
+    name = "decode"
 
     def __init__(self, max_streams: int = 65536) -> None:
         self.packets = PacketDecoder()
@@ -111,6 +113,9 @@ class TrafficDecoder:
         for key in self.packets.pop_closed():
             self.streams.pop(key, None)
         return records
+
+    def process(self, frame: Frame) -> list[NetworkRecord[Any]]:
+        return self.feed(frame)
 
     def datagram(self, segment: Segment, hep_agent: str | None = None) -> list[NetworkRecord[Any]]:
         """Classify one UDP payload (or one HEP-carried payload when hep_agent is set)."""
