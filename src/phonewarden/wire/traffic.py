@@ -24,6 +24,7 @@ DNS_PORTS = frozenset({53, 5353, 5355})
 HEP_PROTO_TYPE_SIP = 1
 IP_PROTO_NAMES = {6: "tcp", 17: "udp", 132: "sctp"}
 MAX_UNCLASSIFIED_BYTES = 16384
+MAX_START_LINE = 4096
 
 
 class JsonBody(Protocol):
@@ -90,29 +91,28 @@ class TrafficDecoder:
         self.max_streams = max_streams
         self.streams: dict[tuple[str, int, str, int], _StreamState] = {}
         self.stats: Counter[str] = Counter()
+        self.dispatch_anomalies: Counter[str] = Counter()
 
     @property
     def anomalies(self) -> Counter[str]:
+        """Everything skipped or malformed, from every layer."""
         merged = Counter(self.packets.anomalies)
         merged.update(self.hep.anomalies)
-        merged.update(self.stats_anomalies)
+        merged.update(self.dispatch_anomalies)
         return merged
-
-    @property
-    def stats_anomalies(self) -> Counter[str]:
-        return Counter({key: count for key, count in self.stats.items() if key.startswith("anomaly:")})
 
     def feed(self, frame: Frame) -> list[NetworkRecord[Any]]:
         self.stats["frames"] += 1
         records: list[NetworkRecord[Any]] = []
         for segment in self.packets.feed(frame):
-            if segment.transport == "udp":
-                records.extend(self.datagram(segment))
-            else:
-                records.extend(self._stream(segment))
+            records.extend(self.segment(segment))
         for key in self.packets.pop_closed():
             self.streams.pop(key, None)
         return records
+
+    def segment(self, segment: Segment) -> list[NetworkRecord[Any]]:
+        """Records from one transport segment (a UDP datagram or in-order TCP stream bytes)."""
+        return self.datagram(segment) if segment.transport == "udp" else self._stream(segment)
 
     def process(self, frame: Frame) -> list[NetworkRecord[Any]]:
         return self.feed(frame)
@@ -128,7 +128,7 @@ class TrafficDecoder:
             message = parse_dns(payload)
             if message is not None:
                 return [NetworkRecord("dns", segment, message)]
-            self.stats["anomaly:dns-undecodable"] += 1
+            self.dispatch_anomalies["dns-undecodable"] += 1
         return []
 
     def hep_payload(self, data: bytes, agent: str | None) -> list[NetworkRecord[Any]]:
@@ -158,7 +158,7 @@ class TrafficDecoder:
         if state is None:
             if len(self.streams) >= self.max_streams:
                 del self.streams[next(iter(self.streams))]
-                self.stats["anomaly:stream-evicted"] += 1
+                self.dispatch_anomalies["stream-evicted"] += 1
             state = self.streams[key] = _StreamState()
         if state.kind == "unknown":
             state.buffer += segment.payload
@@ -176,17 +176,20 @@ class TrafficDecoder:
         return self._frame(state, segment, data)
 
     def _classify(self, state: _StreamState, segment: Segment, data: bytes) -> None:
-        if looks_like_sip(data):
-            state.kind, state.framer = "sip", SipStreamFramer()
-        elif looks_like_http_request(data):
-            state.kind, state.framer = "http", HttpRequestFramer()
-        elif data[:4] == b"HEP3":
+        """Decide what a stream carries from its first bytes; leave it unknown while that needs more."""
+        if data[:4] == b"HEP3":
             state.kind, state.framer = "hep", HepStreamFramer()
         elif segment.sport in DNS_PORTS or segment.dport in DNS_PORTS:
             state.kind, state.framer = "dns", DnsTcpFramer()
         elif looks_like_tls(data):
             if not tls_record_needs_more(data) or len(data) > MAX_UNCLASSIFIED_BYTES:
                 state.kind = "tls"
+        elif b"\n" not in data and len(data) < MAX_START_LINE:
+            return  # SIP and HTTP are told apart by the whole first line
+        elif looks_like_sip(data):
+            state.kind, state.framer = "sip", SipStreamFramer()
+        elif looks_like_http_request(data):
+            state.kind, state.framer = "http", HttpRequestFramer()
         else:
             state.kind = "opaque"
 
