@@ -28,3 +28,14 @@ def import_guard_module(guard: str, part: str) -> ModuleType | None:
         if exc.name in (module_name, f"phonewarden.{guard}"):
             return None
         raise
+
+
+def guard_package(guard: str) -> ModuleType | None:
+    """The guard's package `phonewarden.<guard>`, or None when that guard is not installed."""
+    module_name = f"phonewarden.{guard}"
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name:
+            return None
+        raise

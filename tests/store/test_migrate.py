@@ -8,6 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Engine, Integer, MetaData, Table, inspect
 
+from phonewarden.guards import GUARDS
 from phonewarden.store.errors import StoreError
 from phonewarden.store.migrate import (
     alembic_config,
@@ -16,7 +17,7 @@ from phonewarden.store.migrate import (
     head_revision,
     upgrade,
 )
-from phonewarden.store.models import Base
+from phonewarden.store.models import Base, load_guard_models
 
 FOUNDATION_TABLES = {"findings", "ingest_runs"}
 
@@ -50,6 +51,7 @@ def test_downgrade_to_base_and_up_again(migrated_engine: Engine) -> None:
 
 
 def test_migrated_schema_matches_the_models(migrated_engine: Engine) -> None:
+    load_guard_models()
     assert _schema_diffs(migrated_engine, Base.metadata) == []
 
 
@@ -68,12 +70,27 @@ def test_upgrade_accepts_a_url(db_url: str) -> None:
     assert current_revision(db_url) == head_revision()
 
 
-def test_history_is_one_line() -> None:
+def test_history_is_one_line_per_branch() -> None:
+    """The foundation is one line; each guard branches once from it, labelled with its name."""
     scripts = ScriptDirectory.from_config(alembic_config())
-    assert scripts.get_heads() == [head_revision()]
-    for script in scripts.walk_revisions():
+    assert ",".join(sorted(scripts.get_heads())) == head_revision()
+    branch_of: dict[str, str] = {}
+    for script in reversed(list(scripts.walk_revisions())):
         assert not isinstance(script.down_revision, tuple | list), f"{script.revision} is a merge"
         assert Path(script.path).name.startswith(f"{script.revision}_"), script.path
+        parent = (
+            branch_of.get(str(script.down_revision), "foundation") if script.down_revision else "foundation"
+        )
+        if script.branch_labels:
+            assert parent == "foundation", f"{script.revision} starts a branch off another guard"
+            (label,) = script.branch_labels
+            assert label in GUARDS and Path(script.path).parent.parent.name == label, script.path
+            parent = label
+        branch_of[script.revision] = parent
+    per_branch: dict[str, int] = {}
+    for head in scripts.get_heads():
+        per_branch[branch_of[head]] = per_branch.get(branch_of[head], 0) + 1
+    assert all(count == 1 for count in per_branch.values()), per_branch
 
 
 def test_migrations_ship_inside_the_package() -> None:
@@ -92,3 +109,40 @@ def test_unreachable_postgresql_is_a_store_error_with_masked_url() -> None:
 def test_unknown_revision_is_a_store_error(engine: Engine) -> None:
     with pytest.raises(StoreError, match="migration failed"):
         upgrade(engine, "9999")
+
+
+GUARD_MIGRATION = """
+import sqlalchemy as sa
+from alembic import op
+
+revision = "labtest_0001"
+down_revision = "0001"
+branch_labels = ("labtest",)
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table("labtest_bans", sa.Column("id", sa.Integer(), primary_key=True))
+
+
+def downgrade() -> None:
+    op.drop_table("labtest_bans")
+"""
+
+
+def test_a_guard_brings_its_own_migration_branch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: Engine
+) -> None:
+    import phonewarden
+    import phonewarden.store.migrate as migrate
+
+    package = tmp_path / "labtest"
+    (package / "migrations").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "migrations" / "labtest_0001_bans.py").write_text(GUARD_MIGRATION)
+    monkeypatch.setattr(phonewarden, "__path__", [*phonewarden.__path__, str(tmp_path)])
+    monkeypatch.setattr(migrate, "GUARDS", {**GUARDS, "labtest": "a guard made by this test"})
+    assert head_revision() == "labtest_0001"
+    upgrade(engine)
+    assert current_revision(engine) == "labtest_0001"
+    assert "labtest_bans" in inspect(engine).get_table_names()

@@ -1,21 +1,27 @@
 """Run the Alembic migrations shipped in this package; no alembic.ini is needed.
 
-Adding a migration (one linear history for SQLite and PostgreSQL):
+The foundation's history lives in `store/migrations/versions/`. Each guard keeps its own branch in
+`phonewarden/<guard>/migrations/` (found at run time like its CLI and router), so adding a guard's
+tables touches no other guard: its first revision has `down_revision = "0001"` and
+`branch_labels = ("<guard>",)`; later ones follow its own previous revision. `upgrade` goes to all heads.
 
-1. Change or add models deriving from `phonewarden.store.models.Base` (guards: import your models
-   module in `migrations/env.py` so autogenerate sees it).
-2. Generate a draft next to the others, with the next number as revision id::
+Adding a migration (one history per branch, the same for SQLite and PostgreSQL):
 
-       .venv/bin/python -m phonewarden.store.migrate revision 0002 "shield bans" sqlite:///tmp/draft.db
+1. Change or add models deriving from `phonewarden.store.models.Base`, in `phonewarden/<guard>/models.py`
+   (migrations/env.py imports every guard's models so autogenerate sees them).
+2. Generate a draft (the draft database is migrated to all heads first)::
 
-   The draft database is migrated to head first. Review the draft: autogenerate misses renames and
-   data moves. Use `op.batch_alter_table` for ALTERs, so they also work on SQLite.
-3. `down_revision` must be the previous head; tests/store/test_migrate.py fails on a second head and
-   on any difference between the models and the migrated schema, on both backends.
+       python -m phonewarden.store.migrate revision shield_0001 "bans" sqlite:///tmp/d.db shield
+
+   Review it: autogenerate misses renames and data moves. Use `op.batch_alter_table` for ALTERs so they
+   also work on SQLite.
+3. tests/store/test_migrate.py fails on two heads in one branch and on any difference between the models
+   and the migrated schema, on both backends.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,37 +35,54 @@ from alembic.util import CommandError
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
+from phonewarden.guards import GUARDS, guard_package
 from phonewarden.store.engine import make_engine, mask_url
 from phonewarden.store.errors import StoreError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+HEADS = "heads"
 
 _AlembicCommand = Callable[[Config], None]
 
 
+def version_locations() -> list[Path]:
+    """The foundation's versions folder and each installed guard's migrations folder."""
+    locations = [MIGRATIONS_DIR / "versions"]
+    for guard in GUARDS:
+        package = guard_package(guard)
+        if package is not None and package.__file__ is not None:
+            folder = Path(package.__file__).parent / "migrations"
+            if folder.is_dir():
+                locations.append(folder)
+    return locations
+
+
 def alembic_config() -> Config:
-    """An Alembic Config pointing at the migrations inside the installed package."""
+    """An Alembic Config pointing at the migrations inside the installed package and its guards."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("path_separator", "os")
+    config.set_main_option("version_locations", os.pathsep.join(str(p) for p in version_locations()))
     return config
 
 
 def head_revision() -> str:
-    """The newest revision this phonewarden ships."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    if head is None:
+    """The newest revisions this phonewarden ships, one per branch, sorted and comma-joined."""
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    if not heads:
         raise StoreError(f"no migrations found in {MIGRATIONS_DIR}")
-    return head
+    return ",".join(sorted(heads))
 
 
 def current_revision(engine_or_url: Engine | str) -> str | None:
-    """The revision the database is at, or None for an empty (never migrated) database."""
+    """The revisions the database is at (sorted, comma-joined), or None for an empty database."""
     with _connected(engine_or_url) as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        heads = MigrationContext.configure(connection).get_current_heads()
+    return ",".join(sorted(heads)) if heads else None
 
 
-def upgrade(engine_or_url: Engine | str, revision: str = "head") -> None:
-    """Migrate up to `revision`; a database already there is left as it is."""
+def upgrade(engine_or_url: Engine | str, revision: str = HEADS) -> None:
+    """Migrate up to `revision` (default: every branch's head); a database already there is left as it is."""
     _run(engine_or_url, lambda config: command.upgrade(config, revision))
 
 
@@ -112,17 +135,30 @@ def _sqlite_foreign_keys_off(connection: Connection) -> Iterator[None]:
         connection.commit()
 
 
-def _draft_revision(revision_id: str, message: str, url: str) -> None:
+def _draft_revision(revision_id: str, message: str, url: str, guard: str | None) -> None:
     upgrade(url)
     engine = make_engine(url)
     with engine.begin() as connection:
         config = alembic_config()
         config.attributes["connection"] = connection
-        command.revision(config, message=message, autogenerate=True, rev_id=revision_id)
+        if guard is None:
+            command.revision(config, message=message, autogenerate=True, rev_id=revision_id)
+        else:
+            script = ScriptDirectory.from_config(config)
+            labelled = [rev for rev in script.get_revisions("heads") if rev and guard in rev.branch_labels]
+            package = guard_package(guard)
+            assert package is not None and package.__file__ is not None, f"no guard {guard!r}"
+            folder = Path(package.__file__).parent / "migrations"
+            folder.mkdir(exist_ok=True)
+            command.revision(
+                config, message=message, autogenerate=True, rev_id=revision_id,
+                head=labelled[0].revision if labelled else "0001",
+                branch_label=None if labelled else guard, version_path=str(folder),
+            )  # fmt: skip
     engine.dispose()
 
 
 if __name__ == "__main__":  # developer tool only; operators use `phonewarden db upgrade`
-    if len(sys.argv) != 5 or sys.argv[1] != "revision":
-        sys.exit("usage: python -m phonewarden.store.migrate revision <id> <message> <draft-db-url>")
-    _draft_revision(sys.argv[2], sys.argv[3], sys.argv[4])
+    if len(sys.argv) not in (5, 6) or sys.argv[1] != "revision":
+        sys.exit("usage: python -m phonewarden.store.migrate revision <id> <message> <draft-db-url> [guard]")
+    _draft_revision(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5] if len(sys.argv) == 6 else None)

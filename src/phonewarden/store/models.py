@@ -1,7 +1,7 @@
 """Foundation tables every guard uses: findings and ingest runs.
 
-Guards add their own tables here or in their own models module deriving from `Base`, each with a
-migration in `migrations/versions/` (see `phonewarden.store.migrate`).
+Guards add their own tables in `phonewarden/<guard>/models.py`, deriving from `Base`, with migrations
+in their own branch (see `phonewarden.store.migrate`). `load_guard_models()` puts them in `Base.metadata`.
 """
 
 from __future__ import annotations
@@ -102,3 +102,11 @@ class IngestRun(Base):
     status: Mapped[IngestStatus] = mapped_column(
         _string_enum(IngestStatus, "ingest_status"), default=IngestStatus.RUNNING
     )
+
+
+def load_guard_models() -> None:
+    """Import every installed guard's models module so its tables join `Base.metadata`."""
+    from phonewarden.guards import GUARDS, import_guard_module
+
+    for guard in GUARDS:
+        import_guard_module(guard, "models")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from phonewarden.store.models import Base
+from phonewarden.store.models import Base, load_guard_models
 
-# Guards: import your models module here so autogenerate compares its tables too.
+load_guard_models()  # each guard's tables join Base.metadata, so autogenerate compares them too
 
 target_metadata = Base.metadata
 
