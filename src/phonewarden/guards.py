@@ -1,13 +1,28 @@
 """The five guards and how the CLI and console find the ones that are installed.
 
-A guard is a folder `phonewarden/<guard>/`; its `cli.py` offers a Typer `app` and its `api.py` a
-FastAPI `router`. Adding a guard is adding its folder: nothing else needs editing.
+A guard is a folder `phonewarden/<guard>/`. What the kernel looks for in it, each part optional:
+
+- `cli.py`: a Typer `app`, mounted as `phonewarden <guard> ...`;
+- `api.py`: a FastAPI `router`, mounted under `/api/<guard>` in the console;
+- `live.py`: `start(settings, engine) -> LiveGuard` — `serve` hands it every record from the HEP listener
+  (and live capture) and stops it at shutdown;
+- `models.py` + `migrations/`: its tables and its own Alembic branch (see `phonewarden.store.migrate`);
+- `settings.py`: its `[<guard>]` settings section, declared in `phonewarden.settings`.
 """
 
 from __future__ import annotations
 
 import importlib
 from types import ModuleType
+from typing import Any, Protocol
+
+
+class LiveGuard(Protocol):
+    """A guard running inside `serve`: it receives every decoded record, in arrival order."""
+
+    def on_record(self, record: Any) -> None: ...
+
+    async def stop(self) -> None: ...
 
 GUARDS = {
     "shield": "SIP shield: detect attacks, block sources",

@@ -19,6 +19,12 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from phonewarden.audit.settings import AuditSettings
+from phonewarden.fraud.settings import FraudSettings
+from phonewarden.privacy.settings import PrivacySettings
+from phonewarden.provisioning.settings import ProvisioningSettings
+from phonewarden.shield.settings import ShieldSettings
+
 DEFAULT_CONFIG_PATHS = (Path("phonewarden.toml"), Path("/etc/phonewarden/phonewarden.toml"))
 
 
@@ -67,6 +73,12 @@ class Settings(BaseSettings):
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     hep: HepSettings = Field(default_factory=HepSettings)
     capture: CaptureSettings = Field(default_factory=CaptureSettings)
+    # One section per guard; each guard owns its model in phonewarden/<guard>/settings.py.
+    shield: ShieldSettings = Field(default_factory=ShieldSettings)
+    fraud: FraudSettings = Field(default_factory=FraudSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
+    provisioning: ProvisioningSettings = Field(default_factory=ProvisioningSettings)
 
     @model_validator(mode="after")
     def _default_database_in_data_dir(self) -> Settings:

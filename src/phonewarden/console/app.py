@@ -14,10 +14,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine
 
 from phonewarden import __version__
 from phonewarden.capture.hep_listener import HepListener
-from phonewarden.guards import GUARDS, import_guard_module
+from phonewarden.guards import GUARDS, LiveGuard, import_guard_module
 from phonewarden.settings import Settings
 from phonewarden.store.engine import make_engine
 from phonewarden.store.migrate import current_revision, head_revision
@@ -36,12 +37,28 @@ def _mount_guard_routers(app: FastAPI) -> list[str]:
     return mounted
 
 
+def _start_live_guards(settings: Settings, engine: Engine) -> list[LiveGuard]:
+    started = []
+    for guard in GUARDS:
+        module = import_guard_module(guard, "live")
+        if module is not None:
+            started.append(module.start(settings, engine))
+    return started
+
+
 def create_app(settings: Settings, *, start_hep: bool = True) -> FastAPI:
     engine = make_engine(settings.database_url)
-    listener = HepListener(settings.hep) if start_hep and settings.hep.enabled else None
+    live_guards: list[LiveGuard] = []
+
+    def fan_out(record: Any) -> None:
+        for live in live_guards:
+            live.on_record(record)
+
+    listener = HepListener(settings.hep, fan_out) if start_hep and settings.hep.enabled else None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        live_guards.extend(_start_live_guards(settings, engine))
         if listener is not None:
             await listener.start()
         try:
@@ -49,6 +66,8 @@ def create_app(settings: Settings, *, start_hep: bool = True) -> FastAPI:
         finally:
             if listener is not None:
                 await listener.stop()
+            for live in live_guards:
+                await live.stop()
             engine.dispose()
 
     app = FastAPI(title="phonewarden", version=__version__, lifespan=lifespan)

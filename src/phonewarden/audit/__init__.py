@@ -1,0 +1,1 @@
+"""Endpoint audit: lint phone configs and probe phones against the hardening guide and firmware flaws."""

@@ -1,0 +1,1 @@
+"""Secure provisioning: phones get their credentials, nobody else does."""

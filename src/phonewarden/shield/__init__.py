@@ -1,0 +1,1 @@
+"""SIP shield: spot scans, brute force, enumeration, floods and toll-fraud probes; block the source."""
