@@ -3,7 +3,7 @@
 A guard is a folder `phonewarden/<guard>/`. What the kernel looks for in it, each part optional:
 
 - `cli.py`: a Typer `app`, mounted as `phonewarden <guard> ...`;
-- `api.py`: a FastAPI `router`, mounted under `/api/<guard>` in the console;
+- `api.py`: a FastAPI `router`, mounted under `/api/v1/<guard>` in the console;
 - `live.py`: `start(settings, engine) -> LiveGuard` — `serve` hands it every record from the HEP listener
   (and live capture) and stops it at shutdown;
 - `models.py` + `migrations/`: its tables and its own Alembic branch (see `phonewarden.store.migrate`);

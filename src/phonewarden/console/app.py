@@ -32,7 +32,7 @@ def _mount_guard_routers(app: FastAPI) -> list[str]:
         module = import_guard_module(guard, "api")
         if module is None:
             continue
-        app.include_router(module.router, prefix=f"/api/{guard}", tags=[guard])
+        app.include_router(module.router, prefix=f"/api/v1/{guard}", tags=[guard])
         mounted.append(guard)
     return mounted
 

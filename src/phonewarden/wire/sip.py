@@ -1,9 +1,10 @@
 """Tolerant SIP decoder: bytes in, SipMessage out, never raises.
 
-Parsing only splits the start line, headers and body; everything derived (URIs, tags, Via, Digest)
-is computed on first access and cached, because most consumers read a handful of fields from
-hundreds of thousands of messages. Malformations are kept as anomaly flags: to the shield they are
-signals, not errors.
+Parsing does only C-speed work: cut the head at the first blank line, decode and unfold it, split
+off and read the start line. The header list, the body cut at Content-Length, the anomaly flags and
+every derived field (URIs, tags, Via, Digest) are computed on first access and cached, because most
+consumers read a handful of fields from hundreds of thousands of messages. Malformations are kept
+as anomaly flags: to the shield they are signals, not errors.
 """
 
 from __future__ import annotations
@@ -12,13 +13,7 @@ import base64
 import re
 from collections import Counter
 
-from phonewarden.wire.sip_fields import (
-    JSON_FIELDS,
-    SINGLE_VALUED,
-    SipFields,
-    canonical_name,
-    to_int,
-)
+from phonewarden.wire.sip_fields import JSON_FIELDS, SINGLE_VALUED, SipFields, canonical_name, to_int
 
 MAX_MESSAGE = 65535  # larger than any UDP datagram can carry: only hostile TCP streams get there
 
@@ -28,6 +23,10 @@ _HEADER_START = re.compile(r"[A-Za-z0-9.!%*_+`'~-]+[ \t]*:")
 _START_LINE = re.compile(
     rb"(?:[A-Za-z0-9.!%*_+`'~-]+ [^ \r\n]+ SIP/2\.0\r?(?:\n|\Z)|SIP/2\.0 [1-9][0-9][0-9](?:[ \r\n]|\Z))"
 )
+_METHODS = frozenset(
+    ("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "PRACK", "SUBSCRIBE", "NOTIFY",
+     "PUBLISH", "INFO", "REFER", "MESSAGE", "UPDATE")
+)  # fmt: skip  # tokens known to pass _TOKEN: skips a regex call per request
 
 
 def looks_like_sip(data: bytes) -> bool:
@@ -36,11 +35,12 @@ def looks_like_sip(data: bytes) -> bool:
 
 
 class SipMessage(SipFields):
-    """One SIP message: start line, ordered headers and body set at parse time; the derived fields
-    (call_id, from_user, via_branch, auth_username, ...) come from SipFields, lazily and cached."""
+    """One SIP message: the start line is read at parse time; headers, body, anomalies and the
+    derived fields (call_id, from_user, via_branch, auth_username, ...) on first access, cached."""
 
     __slots__ = (
-        "_method", "anomalies", "body", "is_request", "raw", "reason", "sip_version", "status",
+        "_anomalies", "_body", "_method", "_parse_anomalies", "_uncut_body", "is_request", "raw",
+        "reason", "sip_version", "status",
     )  # fmt: skip
 
     def __init__(
@@ -57,15 +57,17 @@ class SipMessage(SipFields):
         body: bytes = b"",
         anomalies: tuple[str, ...] = (),
     ) -> None:
-        super().__init__(headers if headers is not None else [], request_uri)
+        super().__init__("", request_uri)
+        self._set_headers(headers if headers is not None else [])
         self.raw = raw
         self.is_request = is_request
         self._method = method
         self.status = status
         self.reason = reason
         self.sip_version = sip_version
-        self.body = body
-        self.anomalies = anomalies
+        self._uncut_body = self._body = body
+        self._parse_anomalies: list[str] = []
+        self._anomalies: tuple[str, ...] | None = anomalies
 
     def __repr__(self) -> str:
         first = self._method if self.is_request else self.status
@@ -78,28 +80,87 @@ class SipMessage(SipFields):
             return self._method
         return self.cseq_method if self.status is not None else None
 
+    @property
+    def body(self) -> bytes:
+        """The bytes after the blank line, cut to Content-Length."""
+        body = self._body
+        if body is None:
+            body = self._uncut_body
+            length = to_int(self._first("content-length"))
+            if length is not None and len(body) > length:
+                body = body[:length]
+            self._body = body
+        return body
+
+    @property
+    def anomalies(self) -> tuple[str, ...]:
+        """Malformation flags in the order they were found."""
+        anomalies = self._anomalies
+        if anomalies is None:
+            anomalies = self._anomalies = tuple(self._parse_anomalies + self._header_anomalies())
+        return anomalies
+
+    def _header_anomalies(self) -> list[str]:
+        flags: list[str] = []
+        headers = self.headers
+        index = self._full_index()
+        if len(headers) < self._head.count("\n") or len(index) < len(headers):
+            _scan_header_lines(self._head, flags)  # colon-less lines or repeats: flag them in order
+        length_text = index.get("content-length")
+        if length_text is not None:
+            length = to_int(length_text)
+            if length is None:
+                flags.append("bad-content-length")
+            elif len(self._uncut_body) < length:
+                flags.append("body-truncated")
+            elif len(self._uncut_body) > length:
+                flags.append("trailing-bytes")
+        if "call-id" not in index:
+            flags.append("missing-call-id")
+        if "cseq" not in index:
+            flags.append("missing-cseq")
+        return flags
+
     def to_json(self) -> dict[str, object]:
         """All fields with None values left out; the body as text, or base64 if not UTF-8."""
+        self._full_index()  # one findall serves every field below, instead of a search each
         record: dict[str, object] = {"is_request": self.is_request}
         for name in JSON_FIELDS:
             value = getattr(self, name)
             if value is not None:
                 record[name] = value
         record["headers"] = [[name, value] for name, value in self.headers]
-        if self.body:
+        body = self.body
+        if body:
             try:
-                record["body"] = self.body.decode("utf-8")
+                record["body"] = body.decode("utf-8")
             except UnicodeDecodeError:
-                record["body_base64"] = base64.b64encode(self.body).decode("ascii")
+                record["body_base64"] = base64.b64encode(body).decode("ascii")
         record["anomalies"] = list(self.anomalies)
         return record
+
+
+def _scan_header_lines(head: str, flags: list[str]) -> None:
+    """Flag bad-header-line and duplicate-header-* in wire order (the slow path, rarely needed)."""
+    seen: set[str] = set()
+    for line in head.split("\n")[1:]:
+        name, colon, _ = line.partition(":")
+        if not colon:
+            if line.strip() and "bad-header-line" not in flags:
+                flags.append("bad-header-line")
+            continue
+        name = canonical_name(name)
+        if name not in seen:
+            seen.add(name)
+        elif name in SINGLE_VALUED and f"duplicate-header-{name}" not in flags:
+            flags.append(f"duplicate-header-{name}")
 
 
 # --- parsing ----------------------------------------------------------------------------------
 
 
 def parse_sip(data: bytes) -> SipMessage:
-    """Split a SIP message into start line, headers and body; never raises."""
+    """Split a SIP message into start line, header block and body; never raises."""
     try:
         return _parse(data)
     except Exception:  # last-resort guard: the contract is "never raises" even if _parse has a bug
@@ -147,20 +208,23 @@ def _parse(data: bytes) -> SipMessage:
     if "\n " in text or "\n\t" in text:
         anomalies.append("folded-header")
         text = _FOLD.sub(" ", text)
+    newline = text.find("\n")
+    first = text if newline < 0 else text[:newline]
     if "\r" in text:
-        lines = text.split("\r\n")
-        if len(lines) - 1 != text.count("\n"):
-            lines = [line.rstrip("\r") for line in text.split("\n")]
+        mixed = text.count("\r\n") != text.count("\n")
+        if mixed or lf_blank:
             anomalies.append("mixed-line-ends")
-        elif lf_blank:
-            anomalies.append("mixed-line-ends")
-    else:
-        lines = text.split("\n")
-        if len(lines) > 1 or lf_blank:
-            anomalies.append("lf-only")
+        if newline >= 0:  # a CRLF message loses exactly one CR, a mixed one all trailing CRs
+            first = first.rstrip("\r") if mixed else first[:-1]
+    elif newline >= 0 or lf_blank:
+        anomalies.append("lf-only")
+    # header lines stay in the text (each after its "\n"): SipFields splits them on demand
+    lines = text[newline:] if newline >= 0 else ""
 
-    message = SipMessage(data)
-    first = lines[0]
+    message = SipMessage.__new__(SipMessage)
+    message.is_request = False
+    message._method = message.reason = message.sip_version = message.status = None
+    request_uri = None
     if first.startswith("SIP/"):
         version, _, rest = first.partition(" ")
         code, _, reason = rest.partition(" ")
@@ -168,55 +232,27 @@ def _parse(data: bytes) -> SipMessage:
         message.status = to_int(code) if len(code) == 3 else None
         if message.status is None or message.status < 100 or version != "SIP/2.0":
             anomalies.append("bad-start-line")
-        del lines[0]
     elif _HEADER_START.match(first) or not first.strip():
         anomalies.append("no-start-line")
+        lines = "\n" + text  # the first line is a header line too
     else:
         parts = first.split(" ")
         if len(parts) != 3:
             parts = first.split()
             anomalies.append("bad-start-line")
-        if len(parts) == 3 and parts[2].startswith("SIP/") and _TOKEN.fullmatch(parts[0]):
+        if len(parts) == 3 and parts[2].startswith("SIP/") and (parts[0] in _METHODS or _TOKEN.fullmatch(parts[0])):
             message.is_request = True
-            message._method, message.request_uri, message.sip_version = parts
+            message._method, request_uri, message.sip_version = parts
             if parts[2] != "SIP/2.0" and "bad-start-line" not in anomalies:
                 anomalies.append("bad-start-line")
         elif "bad-start-line" not in anomalies:
             anomalies.append("bad-start-line")
-        del lines[0]
-
-    headers = message.headers
-    index = message._index
-    for line in lines:
-        name, colon, value = line.partition(":")
-        if not colon:
-            if line.strip() and "bad-header-line" not in anomalies:
-                anomalies.append("bad-header-line")
-            continue
-        name = canonical_name(name)
-        value = value.strip()
-        headers.append((name, value))
-        if name not in index:
-            index[name] = value
-        elif name in SINGLE_VALUED and f"duplicate-header-{name}" not in anomalies:
-            anomalies.append(f"duplicate-header-{name}")
-
-    length_text = index.get("content-length")
-    if length_text is not None:
-        length = to_int(length_text)
-        if length is None:
-            anomalies.append("bad-content-length")
-        elif len(body) < length:
-            anomalies.append("body-truncated")
-        elif len(body) > length:
-            anomalies.append("trailing-bytes")
-            body = body[:length]
-    message.body = body
-    if "call-id" not in index:
-        anomalies.append("missing-call-id")
-    if "cseq" not in index:
-        anomalies.append("missing-cseq")
-    message.anomalies = tuple(anomalies)
+    SipFields.__init__(message, lines, request_uri)
+    message.raw = data
+    message._uncut_body = body
+    message._body = None
+    message._parse_anomalies = anomalies
+    message._anomalies = None
     return message
 
 

@@ -1,44 +1,29 @@
-"""Tolerant parsers for the structured SIP header values (URIs, name-addr, Via, Digest, lists).
+"""Header lookup and the lazily derived fields of a SIP message (call_id, from_user, via_branch, ...).
 
-Each function takes a raw header value and never raises: parts it cannot find come back as None,
-so a hostile or broken header degrades to "unknown" instead of losing the whole message.
+The header block is kept as decoded text. A field read before the full header list exists is
+answered by one precompiled regex search for that header's first line, so reading two or three
+fields of a message never splits all of its headers; the list and the index are built on first
+need, with one `findall` over the block.
 """
 
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
-from urllib.parse import unquote
 
-_AUTH_PARAM = re.compile(r'([A-Za-z][\w.-]*)\s*=\s*("(?:[^"\\]|\\.)*"?|[^\s,]*)', re.ASCII)
-_QUOTED_PAIR = re.compile(r"\\(.)", re.DOTALL)
-_MAX_INT_DIGITS = 10  # a 32-bit value; longer strings are hostile and int() would get slow
-
-
-class Uri(NamedTuple):
-    scheme: str | None  # lowercase "sip", "sips", "tel", ... or None when there is no scheme
-    user: str | None  # percent-decoded; the number for tel:
-    host: str | None  # IPv6 without the brackets
-    port: int | None
-    params: dict[str, str]  # lowercase name -> value ("" for flags)
-
-
-class NameAddr(NamedTuple):
-    display: str | None
-    uri: Uri
-    params: dict[str, str]  # header parameters (tag, expires, ...)
-
-
-class Via(NamedTuple):
-    transport: str | None  # uppercase "UDP", "TCP", "TLS", "WS", ...
-    host: str | None
-    port: int | None
-    params: dict[str, str]
-
-
-_NO_URI = Uri(None, None, None, None, {})
-_NO_ADDR = NameAddr(None, _NO_URI, {})
-_NO_VIA = Via(None, None, None, {})
+from phonewarden.wire.sip_values import (
+    NO_ADDR,
+    NO_URI,
+    NO_VIA,
+    NameAddr,
+    Uri,
+    Via,
+    parse_auth,
+    parse_name_addr,
+    parse_uri,
+    parse_via,
+    split_list,
+    to_int,
+)
 
 COMPACT_FORMS = {
     "i": "call-id", "f": "from", "t": "to", "v": "via", "m": "contact", "l": "content-length",
@@ -76,184 +61,63 @@ def canonical_name(name: str) -> str:
     return canon
 
 
-def to_int(text: str | None) -> int | None:
-    """Decimal ASCII digits to int, None for anything else (incl. Unicode digits int() would take)."""
-    if text is None:
-        return None
-    text = text.strip()
-    if text.isascii() and text.isdigit() and len(text) <= _MAX_INT_DIGITS:
-        return int(text)
+# A header line in the block: "\n" name ":" value. [^\S\n] and \S are exactly the characters
+# str.strip() removes and keeps, so the value group is value.strip() ("" when it is None).
+_HEADER_LINE = re.compile(r"\n([^:\n]*):[^\S\n]*(.*\S)?")
+
+
+def split_headers(head: str) -> list[tuple[str, str]]:
+    """(canonical name, stripped value) of every line with a colon, in wire order."""
+    cached = _CANON_CACHE.get
+    # `or` falls back for names not cached yet (and for "", which canonicalises to itself)
+    return [(cached(name) or canonical_name(name), value) for name, value in _HEADER_LINE.findall(head)]
+
+
+def _first_line_pattern(canon: str) -> re.Pattern[str]:
+    names = [canon] + [short for short, long in COMPACT_FORMS.items() if long == canon]
+    # IGNORECASE also matches a few non-ASCII look-alikes (Kelvin sign K, long s): a superset
+    # that first_header narrows with canonical_name, so the answer is the index's.
+    alternatives = "|".join(re.escape(name) for name in names)
+    return re.compile(rf"\n([^\S\n]*(?i:{alternatives})[^\S\n]*):[^\S\n]*(.*\S)?")
+
+
+_FIRST_LINE = {
+    canon: _first_line_pattern(canon)
+    for canon in (
+        "call-id", "cseq", "from", "to", "via", "user-agent", "server", "max-forwards",
+        "content-type", "content-length", "expires", "authorization", "proxy-authorization",
+        "www-authenticate", "proxy-authenticate",
+    )
+}  # fmt: skip
+
+
+def first_header(head: str, canon: str, pattern: re.Pattern[str]) -> str | None:
+    """The value split_headers would give first for canon, found by one regex search."""
+    match = pattern.search(head)
+    while match is not None:
+        if canonical_name(match.group(1)) == canon:
+            return match.group(2) or ""
+        match = pattern.search(head, match.end())
     return None
 
 
-def parse_params(text: str) -> dict[str, str]:
-    """`;a=b;flag` -> {"a": "b", "flag": ""}; the first occurrence of a name wins."""
-    params: dict[str, str] = {}
-    for part in text.split(";"):
-        name, _, value = part.partition("=")
-        name = name.strip().lower()
-        if name and name not in params:
-            params[name] = unquote_string(value.strip())
-    return params
-
-
-def unquote_string(text: str) -> str:
-    """Strip one pair of double quotes and resolve backslash escapes inside them."""
-    if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
-        inner = text[1:-1]
-        return _QUOTED_PAIR.sub(r"\1", inner) if "\\" in inner else inner
-    return text
-
-
-def split_host_port(text: str) -> tuple[str | None, int | None]:
-    """`host`, `host:port`, `[v6]`, `[v6]:port`; a bare IPv6 address is taken whole."""
-    text = text.strip()
-    if not text:
-        return None, None
-    if text[0] == "[":
-        end = text.find("]")
-        if end < 0:
-            return text[1:] or None, None
-        rest = text[end + 1 :]
-        return text[1:end] or None, to_int(rest[1:]) if rest.startswith(":") else None
-    if text.count(":") == 1:
-        host, _, port = text.partition(":")
-        return host or None, to_int(port)
-    return text, None
-
-
-def parse_uri(text: str) -> Uri:
-    """sip:/sips: `user[:password]@host[:port];params?headers`, tel: `number;params`, others: scheme only."""
-    text = text.strip()
-    scheme, colon, rest = text.partition(":")
-    if not colon or not scheme.isalpha():
-        return _NO_URI
-    scheme = scheme.lower()
-    if scheme == "tel":
-        number, _, params = rest.partition(";")
-        return Uri(scheme, unquote(number) or None, None, None, parse_params(params))
-    if scheme not in ("sip", "sips"):
-        return Uri(scheme, None, None, None, {})
-    rest = rest.partition("?")[0]
-    at = rest.rfind("@")
-    user: str | None = None
-    if at >= 0:
-        user = unquote(rest[:at].partition(":")[0]) or None
-        rest = rest[at + 1 :]
-    hostport, _, params = rest.partition(";")
-    host, port = split_host_port(hostport)
-    return Uri(scheme, user, host, port, parse_params(params) if params else {})
-
-
-def parse_name_addr(text: str) -> NameAddr:
-    """`"Display" <uri>;params`, `Display <uri>;params` or a bare `uri;params` (params then belong
-    to the header, RFC 3261 §20). Unterminated quotes or brackets take the rest of the value."""
-    text = text.strip()
-    display: str | None = None
-    if text.startswith('"'):
-        end = _closing_quote(text)
-        display = _QUOTED_PAIR.sub(r"\1", text[1:end])
-        text = text[end + 1 :].lstrip()
-    lt = text.find("<")
-    if lt < 0:
-        uri, _, params = text.partition(";")
-        return NameAddr(display, parse_uri(uri), parse_params(params) if params else {})
-    if display is None:
-        display = text[:lt].strip() or None
-    inner = text[lt + 1 :].lstrip("<")  # tolerate `<<sip:` from broken or hostile senders
-    gt = inner.find(">")
-    if gt < 0:
-        return NameAddr(display, parse_uri(inner), {})
-    params = inner[gt + 1 :].partition(";")[2]
-    return NameAddr(display, parse_uri(inner[:gt]), parse_params(params) if params else {})
-
-
-def _closing_quote(text: str) -> int:
-    """Index of the quote ending the quoted string opened at 0 (len(text) if unterminated)."""
-    i = 1
-    while i < len(text):
-        char = text[i]
-        if char == "\\":
-            i += 2
-            continue
-        if char == '"':
-            return i
-        i += 1
-    return len(text)
-
-
-def parse_via(text: str) -> Via:
-    """`SIP/2.0/UDP host:port;branch=...;rport;received=...`."""
-    protocol, _, rest = text.strip().partition(" ")
-    transport = protocol.rpartition("/")[2].strip().upper() or None
-    sent_by, _, params = rest.partition(";")
-    host, port = split_host_port(sent_by)
-    return Via(transport, host, port, parse_params(params) if params else {})
-
-
-def parse_auth(text: str) -> tuple[str | None, dict[str, str]]:
-    """`Digest username="100", realm="x", ...` -> ("Digest", {lowercase name: unquoted value})."""
-    text = text.strip()
-    scheme, _, rest = text.partition(" ")
-    if "=" in scheme:  # no scheme, the value starts with a parameter
-        scheme, rest = "", text
-    params: dict[str, str] = {}
-    for match in _AUTH_PARAM.finditer(rest):
-        name = match.group(1).lower()
-        if name not in params:
-            params[name] = unquote_string(match.group(2))
-    return scheme or None, params
-
-
-def split_list(text: str) -> list[str]:
-    """Split a comma-joined header value, but not inside quotes or <...>."""
-    if "," not in text:
-        return [text.strip()] if text.strip() else []
-    items: list[str] = []
-    depth = 0
-    in_quotes = False
-    start = 0
-    i = 0
-    while i < len(text):
-        char = text[i]
-        if in_quotes:
-            if char == "\\":
-                i += 1
-            elif char == '"':
-                in_quotes = False
-        elif char == '"':
-            in_quotes = True
-        elif char == "<":
-            depth += 1
-        elif char == ">":
-            depth = max(0, depth - 1)
-        elif char == "," and depth == 0:
-            items.append(text[start:i].strip())
-            start = i + 1
-        i += 1
-    items.append(text[start:].strip())
-    return [item for item in items if item]
-
-
 class SipFields:
-    """The lazily derived fields of a SIP message, computed from its headers on first access.
+    """Header access and the derived fields of a SIP message, computed on first access.
 
     Each structured header is parsed at most once and cached in a private slot, so reading
-    call_id and user_agent costs a dict lookup and reading all fields parses each header once.
+    call_id and user_agent costs a regex search each and reading all fields parses each header once.
     """
 
     __slots__ = (
-        "_auth", "_challenge", "_contact", "_from", "_index", "_ruri", "_to", "_via", "headers",
-        "request_uri",
+        "_auth", "_challenge", "_contact", "_from", "_head", "_headers", "_index", "_ruri", "_to",
+        "_via", "request_uri",
     )  # fmt: skip
 
-    def __init__(self, headers: list[tuple[str, str]], request_uri: str | None) -> None:
-        self.headers = headers  # (canonical name, raw value) in wire order
+    def __init__(self, head: str, request_uri: str | None) -> None:
+        self._head = head  # the header lines as decoded, unfolded text, each line after a "\n"
         self.request_uri = request_uri
-        index: dict[str, str] = {}
-        for name, value in headers:
-            index.setdefault(name, value)
-        self._index = index  # canonical name -> first value
+        self._headers: list[tuple[str, str]] | None = None  # (canonical name, value) in wire order
+        self._index: dict[str, str] | None = None  # canonical name -> first value
         self._from: NameAddr | None = None
         self._to: NameAddr | None = None
         self._contact: NameAddr | None = None
@@ -262,9 +126,38 @@ class SipFields:
         self._auth: dict[str, str] | None = None
         self._challenge: dict[str, str] | None = None
 
+    def _set_headers(self, headers: list[tuple[str, str]]) -> dict[str, str]:
+        self._headers = headers
+        self._index = index = dict(reversed(headers))  # reversed: the first occurrence wins
+        return index
+
+    def _full_index(self) -> dict[str, str]:
+        index = self._index
+        return index if index is not None else self._set_headers(split_headers(self._head))
+
+    def _first(self, canon: str) -> str | None:
+        """First value of a header by canonical name, without building the index if possible."""
+        index = self._index
+        if index is not None:
+            return index.get(canon)
+        pattern = _FIRST_LINE.get(canon)
+        if pattern is None:
+            return self._full_index().get(canon)
+        return first_header(self._head, canon, pattern)
+
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        """(canonical name, raw value) in wire order."""
+        headers = self._headers
+        if headers is None:
+            self._full_index()
+            headers = self._headers
+            assert headers is not None
+        return headers
+
     def header(self, name: str) -> str | None:
         """First value of a header (any case, compact form accepted)."""
-        return self._index.get(canonical_name(name))
+        return self._first(canonical_name(name))
 
     def header_values(self, name: str) -> list[str]:
         """All values of a header in order; comma-joined Via/Contact/Route values are split."""
@@ -278,49 +171,49 @@ class SipFields:
 
     @property
     def call_id(self) -> str | None:
-        return self._index.get("call-id")
+        return self._first("call-id")
 
     @property
     def cseq_number(self) -> int | None:
-        cseq = self._index.get("cseq")
+        cseq = self._first("cseq")
         return to_int(cseq.split(None, 1)[0]) if cseq and cseq.strip() else None
 
     @property
     def cseq_method(self) -> str | None:
-        parts = self._index.get("cseq", "").split()
+        parts = (self._first("cseq") or "").split()
         return parts[1] if len(parts) > 1 else None
 
     @property
     def user_agent(self) -> str | None:
-        return self._index.get("user-agent")
+        return self._first("user-agent")
 
     @property
     def server(self) -> str | None:
-        return self._index.get("server")
+        return self._first("server")
 
     @property
     def max_forwards(self) -> int | None:
-        return to_int(self._index.get("max-forwards"))
+        return to_int(self._first("max-forwards"))
 
     @property
     def content_type(self) -> str | None:
-        return self._index.get("content-type")
+        return self._first("content-type")
 
     @property
     def content_length(self) -> int | None:
-        return to_int(self._index.get("content-length"))
+        return to_int(self._first("content-length"))
 
     @property
     def expires(self) -> int | None:
         """Expires header, else the ;expires= parameter of the first Contact."""
-        expires = to_int(self._index.get("expires"))
+        expires = to_int(self._first("expires"))
         return expires if expires is not None else to_int(self._contact_addr().params.get("expires"))
 
     # --- addresses ------------------------------------------------------------------------
 
     def _addr(self, name: str) -> NameAddr:
-        value = self._index.get(name)
-        return parse_name_addr(value) if value else _NO_ADDR
+        value = self._first(name)
+        return parse_name_addr(value) if value else NO_ADDR
 
     def _from_addr(self) -> NameAddr:
         if self._from is None:
@@ -335,12 +228,12 @@ class SipFields:
     def _contact_addr(self) -> NameAddr:
         if self._contact is None:
             contacts = self.header_values("contact")
-            self._contact = parse_name_addr(contacts[0]) if contacts else _NO_ADDR
+            self._contact = parse_name_addr(contacts[0]) if contacts else NO_ADDR
         return self._contact
 
     def _ruri_parsed(self) -> Uri:
         if self._ruri is None:
-            self._ruri = parse_uri(self.request_uri) if self.request_uri else _NO_URI
+            self._ruri = parse_uri(self.request_uri) if self.request_uri else NO_URI
         return self._ruri
 
     @property
@@ -391,11 +284,11 @@ class SipFields:
 
     def _top_via(self) -> Via:
         if self._via is None:
-            value = self._index.get("via")
+            value = self._first("via")
             if value and "," in value:
                 items = split_list(value)
                 value = items[0] if items else None
-            self._via = parse_via(value) if value else _NO_VIA
+            self._via = parse_via(value) if value else NO_VIA
         return self._via
 
     @property
@@ -431,13 +324,13 @@ class SipFields:
 
     def _auth_params(self) -> dict[str, str]:
         if self._auth is None:
-            value = self._index.get("authorization") or self._index.get("proxy-authorization")
+            value = self._first("authorization") or self._first("proxy-authorization")
             self._auth = parse_auth(value)[1] if value else {}
         return self._auth
 
     def _challenge_params(self) -> dict[str, str]:
         if self._challenge is None:
-            value = self._index.get("www-authenticate") or self._index.get("proxy-authenticate")
+            value = self._first("www-authenticate") or self._first("proxy-authenticate")
             self._challenge = parse_auth(value)[1] if value else {}
         return self._challenge
 
