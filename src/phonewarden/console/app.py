@@ -1,7 +1,7 @@
 """The console: one FastAPI app that mounts each guard's router and pages.
 
 Guards plug in by shipping `phonewarden/<guard>/api.py` with a FastAPI `router`; the console mounts
-whichever are installed under /api/<guard>.
+whichever are installed under /api/v1/<guard>.
 """
 
 from __future__ import annotations
