@@ -2,6 +2,7 @@ import socket
 import time
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from phonewarden.console.app import create_app
@@ -15,6 +16,14 @@ REGISTER = (
     b"From: <sip:1001@example.test>;tag=a\r\nTo: <sip:1001@example.test>\r\nCall-ID: c1@x\r\n"
     b"CSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n"
 )
+
+
+def _packet() -> HepPacket:
+    return HepPacket(
+        version=3, ip_family=2, ip_proto=17, src="198.51.100.7", dst="203.0.113.5", sport=5060, dport=5060,
+        time=1_700_000_000.25, proto_type=1, capture_id=2001, auth_key=None, payload=REGISTER,
+        correlation_id=None, vlan=None, node_name=None, other_chunks=[],
+    )  # fmt: skip
 
 
 def _settings(tmp_path: Path, hep_port: int = 9060) -> Settings:
@@ -78,3 +87,47 @@ def test_hep_listener_runs_with_the_app_and_counts_sip(tmp_path: Path) -> None:
         assert hep["dropped"] == 1
         assert f"udp:127.0.0.1:{port}" in hep["listening"]
         assert "3 SIP messages" in client.get("/").text
+
+
+LIVE_GUARD = """
+received = []
+stopped = []
+
+
+class _Live:
+    def on_record(self, record):
+        received.append(record)
+
+    async def stop(self):
+        stopped.append(True)
+
+
+def start(settings, engine):
+    return _Live()
+"""
+
+
+def test_live_guards_get_every_hep_record_and_are_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import phonewarden
+    import phonewarden.console.app as console_app
+
+    package = tmp_path / "guards" / "labtest"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "live.py").write_text(LIVE_GUARD)
+    monkeypatch.setattr(phonewarden, "__path__", [*phonewarden.__path__, str(tmp_path / "guards")])
+    monkeypatch.setattr(console_app, "GUARDS", {**console_app.GUARDS, "labtest": "made by this test"})
+    port = free_udp_and_tcp_port()
+    settings = _settings(tmp_path, port)
+    upgrade(settings.database_url)
+    from phonewarden.labtest import live  # type: ignore[import-not-found]
+
+    with TestClient(create_app(settings)), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+        sender.sendto(encode_hep(_packet()), ("127.0.0.1", port))
+        deadline = time.monotonic() + 5
+        while not live.received and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert [record.body.call_id for record in live.received] == ["c1@x"]
+    assert live.stopped == [True]
