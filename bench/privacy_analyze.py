@@ -1,0 +1,108 @@
+"""Benchmark: `privacy analyze` on a mixed capture of >= 300k packets, and identifier matching, vs tshark.
+
+Builds bench/out/privacy-mixed.pcap by repeating tests/data/privacy/activation.pcap (real curl/dig/openssl
+traffic: DNS, plain HTTP with leaks and benign JSON, TLS with and without SNI) with a new client port per
+copy, so every copy is new flows rather than retransmissions. Then, in the same run:
+  tshark -r FILE -T fields -e ip.dst -e dns.qry.name -e tls.handshake.extensions_server_name -e http.host
+against phonewarden's full analysis (destinations, names, countries, tier-1 and tier-2 leaks, verdicts), and
+the Aho-Corasick matcher alone over 1,400-byte payload chunks. Prints rates and ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from phonewarden.capture.replay import CaptureReplay
+from phonewarden.privacy.inventory import load_inventory
+from phonewarden.privacy.matcher import IdentifierMatcher
+from phonewarden.privacy.policy import parse_policy
+from phonewarden.privacy.service import analyze_capture
+from phonewarden.wire.traffic import TrafficDecoder
+
+REPO = Path(__file__).resolve().parent.parent
+SOURCE = REPO / "tests" / "data" / "privacy" / "activation.pcap"
+OUT = REPO / "bench" / "out"
+
+
+def build_capture(target: int) -> Path:
+    path = OUT / f"privacy-mixed-{target // 1000}k.pcap"
+    if path.exists():
+        return path
+    frames = list(CaptureReplay(SOURCE, progress=False))
+    devices = {b"\xc6\x33\x64" + bytes([n]) for n in (11, 12, 13)}  # 198.51.100.11-13
+    OUT.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as out:
+        out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        written, copy = 0, 0
+        while written < target:
+            shift = copy * 0.05
+            for frame in frames:
+                data = bytearray(frame.data)
+                if data[12:14] == b"\x08\x00" and len(data) >= 38:
+                    side = 34 if bytes(data[26:30]) in devices else 36  # the device's own (client) port
+                    port = struct.unpack_from("!H", data, side)[0]
+                    struct.pack_into("!H", data, side, 1024 + (port + copy * 97) % 64000)
+                stamp = frame.time + shift
+                out.write(struct.pack("<IIII", int(stamp), int(stamp % 1 * 1e6), len(data), len(data)))
+                out.write(data)
+                written += 1
+            copy += 1
+    return path
+
+
+def time_tshark(path: Path) -> float:
+    argv = ["tshark", "-r", str(path), "-T", "fields", "-e", "ip.dst", "-e", "dns.qry.name",
+            "-e", "tls.handshake.extensions_server_name", "-e", "http.host"]  # fmt: skip
+    start = time.perf_counter()
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def payload_chunks(total_bytes: int) -> list[bytes]:
+    decoder, blob = TrafficDecoder(), bytearray()
+    for frame in CaptureReplay(SOURCE, progress=False):
+        for segment in decoder.packets.feed(frame):
+            blob += segment.payload
+    chunk = 1400
+    pieces = [bytes(blob[i : i + chunk]) for i in range(0, len(blob) - chunk, chunk)]
+    return [pieces[i % len(pieces)] for i in range(total_bytes // chunk)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--packets", type=int, default=320_000)
+    parser.add_argument("--match-mb", type=int, default=200)
+    args = parser.parse_args()
+    if not shutil.which("tshark"):
+        sys.exit("tshark missing: apt-get install tshark")
+    path = build_capture(args.packets)
+    devices = load_inventory(SOURCE.with_suffix(".devices.json"))
+    start = time.perf_counter()
+    analysis = analyze_capture(path, devices, [parse_policy("eu")])
+    ours = time.perf_counter() - start
+    frames = analysis.summary.frames
+    theirs = time_tshark(path)
+    print(f"capture: {path.name}, {frames} packets, {path.stat().st_size / 1e6:.1f} MB")
+    print(f"phonewarden privacy analyze: {ours:.2f} s = {frames / ours:,.0f} packets/s "
+          f"({len(analysis.destinations)} destinations, {len(analysis.leaks)} leaks)")  # fmt: skip
+    print(f"tshark fields (dst, qname, SNI, Host): {theirs:.2f} s = {frames / theirs:,.0f} packets/s")
+    print(f"ratio analyze/tshark speed: {theirs / ours:.2f}x")
+    chunks = payload_chunks(args.match_mb << 20)
+    matcher = IdentifierMatcher(devices)
+    total = sum(map(len, chunks))
+    start = time.perf_counter()
+    hits = sum(len(matcher.scan(chunk)) for chunk in chunks)
+    scan = time.perf_counter() - start
+    print(f"identifier matching: {len(matcher)} patterns over {total / 1e6:.0f} MB in 1,400-byte payloads: "
+          f"{total / scan / 1e6:.0f} MB/s ({hits} hits); tshark reads this capture at "
+          f"{path.stat().st_size / theirs / 1e6:.0f} MB/s")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
