@@ -6,13 +6,15 @@ filters they know. Frames carry the kernel's receive timestamp (SO_TIMESTAMPNS),
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import shutil
 import socket
 import struct
 import subprocess
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from phonewarden.core.records import Frame
 
@@ -75,14 +77,22 @@ class LiveCapture:
         sock.settimeout(0.2)
         return sock
 
-    def frames(self, max_frames: int | None = None, max_seconds: float | None = None) -> Iterator[Frame]:
+    def frames(
+        self,
+        max_frames: int | None = None,
+        max_seconds: float | None = None,
+        stop: threading.Event | None = None,
+    ) -> Iterator[Frame]:
+        """Frames until `max_frames`, `max_seconds` or `stop` is set (checked at least every 0.2 s)."""
         sock = self._open()
         is_loopback = self.interface == "lo"
         deadline = None if max_seconds is None else time.monotonic() + max_seconds
         seen = 0
         try:
             while max_frames is None or seen < max_frames:
-                if deadline is not None and time.monotonic() >= deadline:
+                if (deadline is not None and time.monotonic() >= deadline) or (
+                    stop is not None and stop.is_set()
+                ):
                     return
                 try:
                     data, ancillary, _, address = sock.recvmsg(self.snaplen, 64)
@@ -114,3 +124,38 @@ def _drain(sock: socket.socket) -> None:
             sock.recv(65536)
     except BlockingIOError:
         pass
+
+
+class LiveFeeder:
+    """Runs a live capture in a thread and hands each frame, and the records decoded from it, to
+    `deliver` on the event loop's thread, so consumers never see two threads at once."""
+
+    def __init__(self, capture: LiveCapture, deliver: Callable[[object], None]) -> None:
+        self.capture = capture
+        self.deliver = deliver
+        self.frames = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        from phonewarden.wire.traffic import TrafficDecoder  # capture sits above wire
+
+        decoder = TrafficDecoder()
+
+        def run() -> None:
+            for frame in self.capture.frames(stop=self._stop):
+                self.frames += 1
+                records = decoder.feed(frame)
+                loop.call_soon_threadsafe(self._deliver_all, [frame, *records])
+
+        self._thread = threading.Thread(target=run, name=f"live-{self.capture.interface}", daemon=True)
+        self._thread.start()
+
+    def _deliver_all(self, items: list[object]) -> None:
+        for item in items:
+            self.deliver(item)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)

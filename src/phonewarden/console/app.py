@@ -6,6 +6,7 @@ whichever are installed under /api/v1/<guard>.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,6 +19,7 @@ from sqlalchemy import Engine
 
 from phonewarden import __version__
 from phonewarden.capture.hep_listener import HepListener
+from phonewarden.capture.live import LiveCapture, LiveFeeder
 from phonewarden.guards import GUARDS, LiveGuard, import_guard_module
 from phonewarden.settings import Settings
 from phonewarden.store.engine import make_engine
@@ -55,15 +57,25 @@ def create_app(settings: Settings, *, start_hep: bool = True) -> FastAPI:
             live.on_record(record)
 
     listener = HepListener(settings.hep, fan_out) if start_hep and settings.hep.enabled else None
+    interface = settings.capture.interface
+    feeder = (
+        LiveFeeder(LiveCapture(interface, settings.capture.bpf_filter, settings.capture.snaplen), fan_out)
+        if start_hep and interface
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         live_guards.extend(_start_live_guards(settings, engine))
         if listener is not None:
             await listener.start()
+        if feeder is not None:
+            feeder.start(asyncio.get_running_loop())
         try:
             yield
         finally:
+            if feeder is not None:
+                await asyncio.to_thread(feeder.stop)
             if listener is not None:
                 await listener.stop()
             for live in live_guards:
@@ -82,6 +94,7 @@ def create_app(settings: Settings, *, start_hep: bool = True) -> FastAPI:
             "version": __version__,
             "database": {"revision": revision, "head": head},
             "hep": listener.stats() if listener is not None else None,
+            "capture": {"interface": interface, "frames": feeder.frames} if feeder is not None else None,
             "guards": guards,
         }
 
