@@ -24,7 +24,7 @@ def test_serve_migrates_and_serves_the_console(tmp_path: Path) -> None:
     )
     try:
         body = ""
-        for _ in range(100):
+        for _ in range(600):  # start-up can take long on a loaded 2-core machine
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as response:
                     body = response.read().decode()

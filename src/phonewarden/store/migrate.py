@@ -152,7 +152,7 @@ def _draft_revision(revision_id: str, message: str, url: str, guard: str | None)
             folder.mkdir(exist_ok=True)
             command.revision(
                 config, message=message, autogenerate=True, rev_id=revision_id,
-                head=labelled[0].revision if labelled else "0001",
+                head=labelled[0].revision if labelled else "0001", splice=not labelled,
                 branch_label=None if labelled else guard, version_path=str(folder),
             )  # fmt: skip
     engine.dispose()
