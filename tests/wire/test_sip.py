@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from phonewarden.wire import sip
 from phonewarden.wire.sip import SipMessage, SipStreamFramer, looks_like_sip, parse_sip
 from phonewarden.wire.sip_fields import JSON_FIELDS
 
@@ -293,3 +295,26 @@ def test_fuzz_framer_never_raises_and_stays_bounded(parts: list[bytes], data: st
             assert looks_like_sip(message)
         pos += step
         assert len(framer._buffer) <= 4096 + 8192 + 600
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(mutated_messages(), st.binary(max_size=600)))
+def test_fast_path_equals_general_path(data: bytes) -> None:
+    """The one-scan path for plain CRLF heads must decide exactly as the general path would."""
+    fast = parse_sip(data)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sip, "_LINE_EVENT", re.compile(rb"(?!)"))
+        general = parse_sip(data)
+    assert fast.to_json() == general.to_json()
+    assert (fast.raw, fast.body, fast.anomalies) == (general.raw, general.body, general.anomalies)
+
+
+@settings(max_examples=300, deadline=None)
+@given(mutated_messages())
+def test_to_json_equals_properties(data: bytes) -> None:
+    """to_json computes all fields in one pass; each must be what its property returns."""
+    record = parse_sip(data).to_json()
+    message = parse_sip(data)
+    assert {name: record.get(name) for name in JSON_FIELDS} == {
+        name: getattr(message, name) for name in JSON_FIELDS
+    }

@@ -1,78 +1,22 @@
-"""Value parsers behind SipMessage's lazy fields: URIs, name-addr, Via, Digest, lists."""
+"""Header lookup behind SipMessage: canonical names, the full header index and the targeted
+first-line searches that answer single fields without building it."""
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from phonewarden.wire.sip_fields import (
-    canonical_name,
-    parse_auth,
-    parse_name_addr,
-    parse_uri,
-    parse_via,
-    split_host_port,
-    split_list,
-    to_int,
-)
+from phonewarden.wire.sip import parse_sip
+from phonewarden.wire.sip_fields import canonical_name, split_headers
+
+LOOKED_UP = [
+    "call-id", "i", "cseq", "from", "f", "to", "t", "via", "v", "user-agent", "server", "max-forwards",
+    "content-type", "c", "content-length", "l", "expires", "authorization", "proxy-authorization",
+    "www-authenticate", "proxy-authenticate",
+]  # fmt: skip  # all with a targeted search; other names build the index
 
 
-@pytest.mark.parametrize(
-    ("text", "scheme", "user", "host", "port"),
-    [
-        ("sip:alice@example.com", "sip", "alice", "example.com", None),
-        ("SIPS:bob:secret@[2001:db8::1]:5061;transport=tls", "sips", "bob", "2001:db8::1", 5061),
-        ("sip:%2B49%2030@gw;user=phone?subject=x", "sip", "+49 30", "gw", None),
-        ("sip:+1;npdi@host", "sip", "+1;npdi", "host", None),
-        ("sip:192.0.2.1:5060", "sip", None, "192.0.2.1", 5060),
-        ("tel:+1-201-555-0123;phone-context=x", "tel", "+1-201-555-0123", None, None),
-        ("http://x", "http", None, None, None),
-        ("*", None, None, None, None),
-        ("sip:user@host:99999999999", "sip", "user", "host", None),
-    ],
-)
-def test_parse_uri(
-    text: str, scheme: str | None, user: str | None, host: str | None, port: int | None
-) -> None:
-    uri = parse_uri(text)
-    assert (uri.scheme, uri.user, uri.host, uri.port) == (scheme, user, host, port)
-
-
-def test_parse_name_addr_forms() -> None:
-    quoted = parse_name_addr('"A \\"B\\" <C>" <sip:a@h;lr>;tag=x;expires=60')
-    assert (quoted.display, quoted.uri.user, quoted.uri.params, quoted.params) == (
-        'A "B" <C>', "a", {"lr": ""}, {"tag": "x", "expires": "60"},
-    )  # fmt: skip
-    token = parse_name_addr("Alice Smith <sip:a@h>")
-    assert (token.display, token.uri.host) == ("Alice Smith", "h")
-    bare = parse_name_addr("sip:a@h;tag=1")  # RFC 3261 §20: params of a bare URI belong to the header
-    assert (bare.uri.host, bare.params) == ("h", {"tag": "1"})
-    broken = parse_name_addr("<<sip:100@192.0.2.10")
-    assert (broken.uri.user, broken.uri.host) == ("100", "192.0.2.10")
-    unterminated = parse_name_addr('"never closed <sip:a@h>')
-    assert unterminated.display == "never closed <sip:a@h>" and unterminated.uri.host is None
-
-
-def test_parse_via() -> None:
-    via = parse_via("SIP/2.0/TLS [2001:db8::1]:5061;branch=z9hG4bK1;rport=4000;received=2001:db8::2")
-    assert (via.transport, via.host, via.port) == ("TLS", "2001:db8::1", 5061)
-    assert via.params == {"branch": "z9hG4bK1", "rport": "4000", "received": "2001:db8::2"}
-    assert parse_via("garbage").host is None
-
-
-def test_parse_auth_quoted_commas_and_escapes() -> None:
-    scheme, params = parse_auth('Digest username="a,b", realm="r\\"q", nonce=abc, response="", qop=auth')
-    assert scheme == "Digest"
-    assert params == {"username": "a,b", "realm": 'r"q', "nonce": "abc", "response": "", "qop": "auth"}
-    assert parse_auth('username="x"') == (None, {"username": "x"})
-
-
-def test_split_list_and_helpers() -> None:
-    assert split_list('"a,b" <sip:x,y>, <sip:z> ,, ') == ['"a,b" <sip:x,y>', "<sip:z>"]
-    assert split_host_port("[::1") == ("::1", None)
-    assert split_host_port("fe80::1") == ("fe80::1", None)  # bare IPv6, not host:port
-    assert [to_int(s) for s in ("42", " 7 ", "²", "-1", "1" * 11, None)] == [42, 7, None, None, None, None]
+def test_canonical_name() -> None:
     assert [canonical_name(n) for n in ("i", " Call-ID ", "X-Foo", "V")] == [
         "call-id",
         "call-id",
@@ -81,11 +25,51 @@ def test_split_list_and_helpers() -> None:
     ]
 
 
+# Header lines built to hit the hazards of a regex lookup: case, compact forms, whitespace that
+# str.strip() removes (incl. \x0b, \x1c, NBSP, NEL), non-ASCII case look-alikes (Kelvin sign,
+# dotless i, long s), missing colons, empty values, line ends of every kind.
+_NAME_PARTS = st.sampled_from(
+    [" ", "\t", "\r", "\x0b", "\x1c", "\xa0", "\x85", "K", "k", "\u212a", "ı", "İ", "ſ", "-", "i", "I", "l",
+     "v", "x", "Call-ID", "CSeq", "User-Agent", "Via", "Server", "Content-Length", "From", "To"]
+)  # fmt: skip
+_VALUE_PARTS = st.sampled_from(
+    [" ", "\t", "\r", "\x0b", "\x1c", "\xa0", "\x85", "a", "1", ",", ";", "<", '"', "é"]
+)
+HEADER_LINE = st.tuples(
+    st.lists(_NAME_PARTS, max_size=5).map("".join),
+    st.sampled_from([":", " :", "", "\t:", ":\r"]),
+    st.lists(_VALUE_PARTS, max_size=8).map("".join),
+).map("".join)
+
+
+@st.composite
+def header_heavy_messages(draw: st.DrawFn) -> bytes:
+    text = draw(st.sampled_from(["INVITE sip:a@b SIP/2.0", "SIP/2.0 200 OK", "Call-ID: 1", "", "X\r"]))
+    for line in draw(st.lists(HEADER_LINE, max_size=8)):
+        text += draw(st.sampled_from(["\r\n", "\n", "\r\n ", "\r\r\n"])) + line
+    text += draw(st.sampled_from(["\r\n\r\n", "\n\n", "\r\n\n", ""])) + "body"
+    return text.encode(draw(st.sampled_from(["utf-8", "latin-1"])), "replace")
+
+
+@settings(max_examples=500, deadline=None)
+@given(header_heavy_messages())
+def test_targeted_lookup_equals_full_index(data: bytes) -> None:
+    targeted = parse_sip(data)
+    values = [targeted.header(name) for name in LOOKED_UP]
+    assert targeted._index is None or not targeted._head.isascii()  # answered without the index
+    indexed = parse_sip(data)
+    indexed.headers  # noqa: B018  # builds the index
+    assert values == [indexed.header(name) for name in LOOKED_UP]
+
+
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=st.sampled_from('sip:tel@<>";,=\\[]%2F a1\x00\udcff'), max_size=80))
-def test_fuzz_value_parsers_never_raise(text: str) -> None:
-    parse_uri(text)
-    parse_name_addr(text)
-    parse_via(text)
-    parse_auth(text)
-    split_list(text)
+@given(header_heavy_messages())
+def test_split_headers_equals_per_line_partition(data: bytes) -> None:
+    message = parse_sip(data)
+    lines = message._head[message._head_start :].split("\n")
+    expected = [
+        (canonical_name(name), value.strip())
+        for name, colon, value in (line.partition(":") for line in lines)
+        if colon
+    ]
+    assert split_headers(message._head, message._head_start) == expected

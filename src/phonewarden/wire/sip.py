@@ -13,7 +13,8 @@ import base64
 import re
 from collections import Counter
 
-from phonewarden.wire.sip_fields import JSON_FIELDS, SINGLE_VALUED, SipFields, canonical_name, to_int
+from phonewarden.wire.sip_fields import JSON_FIELDS, SINGLE_VALUED, SipFields, canonical_name
+from phonewarden.wire.sip_values import to_int
 
 MAX_MESSAGE = 65535  # larger than any UDP datagram can carry: only hostile TCP streams get there
 
@@ -23,10 +24,15 @@ _HEADER_START = re.compile(r"[A-Za-z0-9.!%*_+`'~-]+[ \t]*:")
 _START_LINE = re.compile(
     rb"(?:[A-Za-z0-9.!%*_+`'~-]+ [^ \r\n]+ SIP/2\.0\r?(?:\n|\Z)|SIP/2\.0 [1-9][0-9][0-9](?:[ \r\n]|\Z))"
 )
+# The first LF that is bare or followed by CR, LF, SP or HT. In a plain CRLF message without folds
+# it is the blank line's (group 1 then ends where the body starts): one scan finds the head and
+# rules out everything the general path handles.
+_LINE_EVENT = re.compile(rb"\n(?:(?<!\r\n)|\r\n()|[\r\n \t])")
+_STATUS_CODES = {str(code): code for code in range(100, 1000)}
 _METHODS = frozenset(
     ("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "PRACK", "SUBSCRIBE", "NOTIFY",
      "PUBLISH", "INFO", "REFER", "MESSAGE", "UPDATE")
-)  # fmt: skip  # tokens known to pass _TOKEN: skips a regex call per request
+)  # fmt: skip
 
 
 def looks_like_sip(data: bytes) -> bool:
@@ -39,8 +45,8 @@ class SipMessage(SipFields):
     derived fields (call_id, from_user, via_branch, auth_username, ...) on first access, cached."""
 
     __slots__ = (
-        "_anomalies", "_body", "_method", "_parse_anomalies", "_uncut_body", "is_request", "raw",
-        "reason", "sip_version", "status",
+        "_anomalies", "_body", "_method", "_uncut_body", "is_request", "raw", "reason", "sip_version",
+        "status",
     )  # fmt: skip
 
     def __init__(
@@ -57,7 +63,7 @@ class SipMessage(SipFields):
         body: bytes = b"",
         anomalies: tuple[str, ...] = (),
     ) -> None:
-        super().__init__("", request_uri)
+        self._init_fields("", 0, request_uri)
         self._set_headers(headers if headers is not None else [])
         self.raw = raw
         self.is_request = is_request
@@ -65,9 +71,9 @@ class SipMessage(SipFields):
         self.status = status
         self.reason = reason
         self.sip_version = sip_version
-        self._uncut_body = self._body = body
-        self._parse_anomalies: list[str] = []
-        self._anomalies: tuple[str, ...] | None = anomalies
+        self._uncut_body = body
+        self._body: bytes | None = body  # None until cut at Content-Length
+        self._anomalies: list[str] | tuple[str, ...] = anomalies  # a list: only those found by parsing
 
     def __repr__(self) -> str:
         first = self._method if self.is_request else self.status
@@ -96,16 +102,18 @@ class SipMessage(SipFields):
     def anomalies(self) -> tuple[str, ...]:
         """Malformation flags in the order they were found."""
         anomalies = self._anomalies
-        if anomalies is None:
-            anomalies = self._anomalies = tuple(self._parse_anomalies + self._header_anomalies())
+        if isinstance(anomalies, list):
+            anomalies = self._anomalies = tuple(anomalies + self._header_anomalies())
         return anomalies
 
     def _header_anomalies(self) -> list[str]:
         flags: list[str] = []
         headers = self.headers
         index = self._full_index()
-        if len(headers) < self._head.count("\n") or len(index) < len(headers):
-            _scan_header_lines(self._head, flags)  # colon-less lines or repeats: flag them in order
+        if len(headers) < self._head.count("\n", self._head_start):
+            _scan_header_lines(self._head[self._head_start :], flags)  # colon-less lines: all in order
+        elif len(index) < len(headers):
+            _flag_duplicates(headers, flags)
         length_text = index.get("content-length")
         if length_text is not None:
             length = to_int(length_text)
@@ -123,12 +131,19 @@ class SipMessage(SipFields):
 
     def to_json(self) -> dict[str, object]:
         """All fields with None values left out; the body as text, or base64 if not UTF-8."""
-        self._full_index()  # one findall serves every field below, instead of a search each
+        self._full_index()  # first: one split then serves every field, instead of a search each
+        values = (
+            self.method,
+            self.status,
+            self.reason,
+            self.request_uri,
+            self.sip_version,
+            *self._header_fields(),
+        )
         record: dict[str, object] = {"is_request": self.is_request}
-        for name in JSON_FIELDS:
-            value = getattr(self, name)
-            if value is not None:
-                record[name] = value
+        record.update(
+            {name: value for name, value in zip(JSON_FIELDS, values, strict=True) if value is not None}
+        )
         record["headers"] = [[name, value] for name, value in self.headers]
         body = self.body
         if body:
@@ -140,10 +155,20 @@ class SipMessage(SipFields):
         return record
 
 
-def _scan_header_lines(head: str, flags: list[str]) -> None:
-    """Flag bad-header-line and duplicate-header-* in wire order (the slow path, rarely needed)."""
+def _flag_duplicates(headers: list[tuple[str, str]], flags: list[str]) -> None:
+    """duplicate-header-* for repeated single-valued headers, in the order of their repeats."""
     seen: set[str] = set()
-    for line in head.split("\n")[1:]:
+    for name, _ in headers:
+        if name not in seen:
+            seen.add(name)
+        elif name in SINGLE_VALUED and f"duplicate-header-{name}" not in flags:
+            flags.append(f"duplicate-header-{name}")
+
+
+def _scan_header_lines(lines: str, flags: list[str]) -> None:
+    """bad-header-line and duplicate-header-* in wire order (only needed with colon-less lines)."""
+    seen: set[str] = set()
+    for line in lines.split("\n")[1:]:
         name, colon, _ = line.partition(":")
         if not colon:
             if line.strip() and "bad-header-line" not in flags:
@@ -160,11 +185,100 @@ def _scan_header_lines(head: str, flags: list[str]) -> None:
 
 
 def parse_sip(data: bytes) -> SipMessage:
-    """Split a SIP message into start line, header block and body; never raises."""
+    """Read the start line and cut the header block and body; never raises."""
     try:
-        return _parse(data)
-    except Exception:  # last-resort guard: the contract is "never raises" even if _parse has a bug
+        anomalies: list[str] = []
+        if len(data) > MAX_MESSAGE:
+            anomalies.append("oversize")
+        head, first, lines_start, body = _read_head(data, anomalies)
+        request_uri = method = version = reason = status = None
+        if first.startswith("SIP/"):
+            version, _, rest = first.partition(" ")
+            code, _, reason = rest.partition(" ")
+            status = _STATUS_CODES.get(code)
+            if status is None and len(code) == 3:
+                status = to_int(code)  # e.g. "20\t": odd, flagged, but the number is kept
+            if status is None or status < 100 or version != "SIP/2.0":
+                anomalies.append("bad-start-line")
+        else:
+            parts = first.split(" ")
+            if (
+                len(parts) == 3
+                and parts[0] in _METHODS
+                and parts[1][:1].isalpha()
+                and parts[2].startswith("SIP/")
+            ):
+                method, request_uri, version = parts  # the common request line, settled without regexes
+                if version != "SIP/2.0":
+                    anomalies.append("bad-start-line")
+            elif _HEADER_START.match(first) or not first.strip():
+                anomalies.append("no-start-line")
+                head, lines_start = "\n" + first + head[lines_start:], 0  # the first line is a header too
+            else:
+                method, request_uri, version = _odd_request_line(first, parts, anomalies)
+        message = SipMessage.__new__(SipMessage)
+        message._init_fields(head, lines_start, request_uri)
+        message.raw = data
+        message.is_request = method is not None
+        message._method = method
+        message.sip_version = version
+        message.status = status
+        message.reason = reason
+        message._uncut_body = body
+        message._body = None
+        message._anomalies = anomalies
+        return message
+    except Exception:  # last-resort guard: the contract is "never raises" even if this has a bug
         return SipMessage(bytes(data), anomalies=("parser-error",))
+
+
+def _odd_request_line(first: str, parts: list[str], anomalies: list[str]) -> tuple[str | None, ...]:
+    """Method, request URI and version of a start line that is neither plain nor a header line."""
+    if len(parts) != 3:
+        parts = first.split()
+        anomalies.append("bad-start-line")
+    if len(parts) == 3 and parts[2].startswith("SIP/") and _TOKEN.fullmatch(parts[0]):
+        if parts[2] != "SIP/2.0" and "bad-start-line" not in anomalies:
+            anomalies.append("bad-start-line")
+        return parts[0], parts[1], parts[2]
+    if "bad-start-line" not in anomalies:
+        anomalies.append("bad-start-line")
+    return None, None, None
+
+
+def _read_head(data: bytes, anomalies: list[str]) -> tuple[str, str, int, bytes]:
+    """Head as text (unfolded), its start line, where its header lines start (at a LF) and the
+    body; flags anomalies of the framing (leading blank lines, line ends, folds, encoding)."""
+    event = _LINE_EVENT.search(data)
+    if event is not None and (body_start := event.end(1)) > 0 and data[0] != 13:
+        try:  # the common case: CRLF lines, no folds, no leading blank line (LF was ruled out)
+            head = data[: body_start - 4].decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            newline = head.find("\n")
+            if newline < 0:
+                return head, head, len(head), data[body_start:]
+            return head, head[: newline - 1], newline, data[body_start:]
+    head_bytes, body, lf_blank = _split_head(data, anomalies)
+    head = _decode_head(head_bytes, anomalies)
+    if "\n " in head or "\n\t" in head:
+        anomalies.append("folded-header")
+        head = _FOLD.sub(" ", head)
+    newline = head.find("\n")
+    if newline < 0:
+        if lf_blank:
+            anomalies.append("mixed-line-ends" if "\r" in head else "lf-only")
+        return head, head, len(head), body
+    first = head[:newline]
+    if "\r" in head:
+        mixed = head.count("\r\n") != head.count("\n")
+        if mixed or lf_blank:
+            anomalies.append("mixed-line-ends")
+        first = first.rstrip("\r") if mixed else first[:-1]  # as splitting at LF or at CRLF would
+    else:
+        anomalies.append("lf-only")
+    return head, first, newline, body
 
 
 def _decode_head(head: bytes, anomalies: list[str]) -> str:
@@ -197,63 +311,6 @@ def _split_head(data: bytes, anomalies: list[str]) -> tuple[bytes, bytes, bool]:
         return data[:lf].rstrip(b"\r"), data[lf + 2 :], True
     anomalies.append("missing-blank-line")
     return data.rstrip(b"\r\n"), b"", False
-
-
-def _parse(data: bytes) -> SipMessage:
-    anomalies: list[str] = []
-    if len(data) > MAX_MESSAGE:
-        anomalies.append("oversize")
-    head, body, lf_blank = _split_head(data, anomalies)
-    text = _decode_head(head, anomalies)
-    if "\n " in text or "\n\t" in text:
-        anomalies.append("folded-header")
-        text = _FOLD.sub(" ", text)
-    newline = text.find("\n")
-    first = text if newline < 0 else text[:newline]
-    if "\r" in text:
-        mixed = text.count("\r\n") != text.count("\n")
-        if mixed or lf_blank:
-            anomalies.append("mixed-line-ends")
-        if newline >= 0:  # a CRLF message loses exactly one CR, a mixed one all trailing CRs
-            first = first.rstrip("\r") if mixed else first[:-1]
-    elif newline >= 0 or lf_blank:
-        anomalies.append("lf-only")
-    # header lines stay in the text (each after its "\n"): SipFields splits them on demand
-    lines = text[newline:] if newline >= 0 else ""
-
-    message = SipMessage.__new__(SipMessage)
-    message.is_request = False
-    message._method = message.reason = message.sip_version = message.status = None
-    request_uri = None
-    if first.startswith("SIP/"):
-        version, _, rest = first.partition(" ")
-        code, _, reason = rest.partition(" ")
-        message.sip_version, message.reason = version, reason
-        message.status = to_int(code) if len(code) == 3 else None
-        if message.status is None or message.status < 100 or version != "SIP/2.0":
-            anomalies.append("bad-start-line")
-    elif _HEADER_START.match(first) or not first.strip():
-        anomalies.append("no-start-line")
-        lines = "\n" + text  # the first line is a header line too
-    else:
-        parts = first.split(" ")
-        if len(parts) != 3:
-            parts = first.split()
-            anomalies.append("bad-start-line")
-        if len(parts) == 3 and parts[2].startswith("SIP/") and (parts[0] in _METHODS or _TOKEN.fullmatch(parts[0])):
-            message.is_request = True
-            message._method, request_uri, message.sip_version = parts
-            if parts[2] != "SIP/2.0" and "bad-start-line" not in anomalies:
-                anomalies.append("bad-start-line")
-        elif "bad-start-line" not in anomalies:
-            anomalies.append("bad-start-line")
-    SipFields.__init__(message, lines, request_uri)
-    message.raw = data
-    message._uncut_body = body
-    message._body = None
-    message._parse_anomalies = anomalies
-    message._anomalies = None
-    return message
 
 
 # --- SIP over TCP ---------------------------------------------------------------------------
