@@ -90,7 +90,9 @@ def test_fin_closes_after_all_bytes_and_tombstone_ignores_retransmissions() -> N
     assert reassembler.feed(1.0, A, B, tcp(4, b"end", FIN | ACK)) == []  # bytes 1..3 still missing
     assert reassembler.pop_closed() == []
     assert [s.payload for s in reassembler.feed(2.0, A, B, tcp(1, b"the"))] == [b"theend"]
+    assert reassembler.has_closed
     assert reassembler.pop_closed() == [(A, 5060, B, 5061)]
+    assert not reassembler.has_closed
     assert reassembler.pop_closed() == []
     assert reassembler.feed(3.0, A, B, tcp(1, b"the")) == []
 

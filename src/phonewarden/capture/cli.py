@@ -71,7 +71,7 @@ def dump(
         raise typer.Exit(0) from None
     summary = ", ".join(f"{n} {kind}" for kind, n in sorted(selector.selected.items())) or "no records"
     skipped = ", ".join(f"{name}={n}" for name, n in sorted(decoder.anomalies.items()))
-    err.print(f"{decoder.stats['frames']} frames: {summary}" + (f"; anomalies: {skipped}" if skipped else ""))
+    err.print(f"{decoder.frames} frames: {summary}" + (f"; anomalies: {skipped}" if skipped else ""))
     failures = {name: n for name, n in stats.errors.items() if n}
     if failures:
         err.print(f"[red]errors (logged): {failures}[/red]")

@@ -54,6 +54,11 @@ class TcpReassembler:
     def flow_count(self) -> int:
         return len(self._flows)
 
+    @property
+    def has_closed(self) -> bool:
+        """Whether pop_closed() has anything: a cheap check for the per-frame hot path."""
+        return bool(self._closed)
+
     def pop_closed(self) -> list[FlowKey]:
         """Directions that ended (FIN delivered, RST, idle or evicted) since the previous call."""
         closed = list(self._closed)

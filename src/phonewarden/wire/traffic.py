@@ -90,6 +90,7 @@ class TrafficDecoder:
         self.hep = HepDecoder()
         self.max_streams = max_streams
         self.streams: dict[tuple[str, int, str, int], _StreamState] = {}
+        self.frames = 0
         self.stats: Counter[str] = Counter()
         self.dispatch_anomalies: Counter[str] = Counter()
 
@@ -102,12 +103,18 @@ class TrafficDecoder:
         return merged
 
     def feed(self, frame: Frame) -> list[NetworkRecord[Any]]:
-        self.stats["frames"] += 1
+        self.frames += 1
+        segments = self.packets.feed(frame)
+        if not segments:
+            return []
+        if len(segments) == 1 and segments[0].transport == "udp":  # the hot path: one SIP datagram
+            return self.datagram(segments[0])
         records: list[NetworkRecord[Any]] = []
-        for segment in self.packets.feed(frame):
+        for segment in segments:
             records.extend(self.segment(segment))
-        for key in self.packets.pop_closed():
-            self.streams.pop(key, None)
+        if self.packets.tcp.has_closed:
+            for key in self.packets.pop_closed():
+                self.streams.pop(key, None)
         return records
 
     def segment(self, segment: Segment) -> list[NetworkRecord[Any]]:
@@ -120,7 +127,7 @@ class TrafficDecoder:
     def datagram(self, segment: Segment, hep_agent: str | None = None) -> list[NetworkRecord[Any]]:
         """Classify one UDP payload (or one HEP-carried payload when hep_agent is set)."""
         payload = segment.payload
-        if payload[:4] == b"HEP3" or (payload[:1] == b"\x02" and segment.dport == 9060):
+        if payload.startswith(b"HEP3") or (payload.startswith(b"\x02") and segment.dport == 9060):
             return self.hep_payload(payload, segment.src)
         if looks_like_sip(payload):
             return [NetworkRecord("sip", segment, parse_sip(payload))]
