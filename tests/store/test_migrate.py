@@ -8,9 +8,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Engine, Integer, MetaData, Table, inspect
 
-from phonewarden.guards import GUARDS
 from phonewarden.store.errors import StoreError
 from phonewarden.store.migrate import (
+    BRANCHES,
     alembic_config,
     current_revision,
     downgrade,
@@ -90,7 +90,7 @@ def test_history_is_one_line_per_branch() -> None:
         if script.branch_labels:
             assert parent == "foundation", f"{script.revision} starts a branch off another guard"
             (label,) = script.branch_labels
-            assert label in GUARDS and Path(script.path).parent.parent.name == label, script.path
+            assert label in BRANCHES and Path(script.path).parent.parent.name == label, script.path
             parent = label
         branch_of[script.revision] = parent
     per_branch: dict[str, int] = {}
@@ -147,7 +147,7 @@ def test_a_guard_brings_its_own_migration_branch(
     (package / "__init__.py").write_text("")
     (package / "migrations" / "labtest_0001_bans.py").write_text(GUARD_MIGRATION)
     monkeypatch.setattr(phonewarden, "__path__", [*phonewarden.__path__, str(tmp_path)])
-    monkeypatch.setattr(migrate, "GUARDS", {**GUARDS, "labtest": "a guard made by this test"})
+    monkeypatch.setattr(migrate, "BRANCHES", (*migrate.BRANCHES, "labtest"))
     assert "labtest_0001" in head_revision().split(",")
     upgrade(engine)
     assert current_revision(engine) == head_revision()

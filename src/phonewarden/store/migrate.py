@@ -41,6 +41,8 @@ from phonewarden.store.errors import StoreError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 HEADS = "heads"
+# Parts that keep their own Alembic branch in phonewarden/<part>/migrations: the console and each guard.
+BRANCHES = ("console", *GUARDS)
 
 _AlembicCommand = Callable[[Config], None]
 
@@ -48,7 +50,7 @@ _AlembicCommand = Callable[[Config], None]
 def version_locations() -> list[Path]:
     """The foundation's versions folder and each installed guard's migrations folder."""
     locations = [MIGRATIONS_DIR / "versions"]
-    for guard in GUARDS:
+    for guard in BRANCHES:
         package = guard_package(guard)
         if package is not None and package.__file__ is not None:
             folder = Path(package.__file__).parent / "migrations"

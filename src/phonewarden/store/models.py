@@ -105,8 +105,8 @@ class IngestRun(Base):
 
 
 def load_guard_models() -> None:
-    """Import every installed guard's models module so its tables join `Base.metadata`."""
+    """Import the console's and every installed guard's models so their tables join `Base.metadata`."""
     from phonewarden.guards import GUARDS, import_guard_module
 
-    for guard in GUARDS:
-        import_guard_module(guard, "models")
+    for part in ("console", *GUARDS):
+        import_guard_module(part, "models")
