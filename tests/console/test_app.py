@@ -113,16 +113,16 @@ def test_live_guards_get_every_hep_record_and_are_stopped(
     import phonewarden
     import phonewarden.console.app as console_app
 
-    package = tmp_path / "guards" / "labtest"
+    package = tmp_path / "guards" / "labconsole"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text("")
     (package / "live.py").write_text(LIVE_GUARD)
     monkeypatch.setattr(phonewarden, "__path__", [*phonewarden.__path__, str(tmp_path / "guards")])
-    monkeypatch.setattr(console_app, "GUARDS", {**console_app.GUARDS, "labtest": "made by this test"})
+    monkeypatch.setattr(console_app, "GUARDS", {**console_app.GUARDS, "labconsole": "made by this test"})
     port = free_udp_and_tcp_port()
     settings = _settings(tmp_path, port)
     upgrade(settings.database_url)
-    from phonewarden.labtest import live  # type: ignore[import-not-found]
+    from phonewarden.labconsole import live  # type: ignore[import-not-found]
 
     with TestClient(create_app(settings)), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
         sender.sendto(encode_hep(_packet()), ("127.0.0.1", port))

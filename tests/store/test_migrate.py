@@ -121,18 +121,18 @@ GUARD_MIGRATION = """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "labtest_0001"
+revision = "labbranch_0001"
 down_revision = "0001"
-branch_labels = ("labtest",)
+branch_labels = ("labbranch",)
 depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table("labtest_bans", sa.Column("id", sa.Integer(), primary_key=True))
+    op.create_table("labbranch_bans", sa.Column("id", sa.Integer(), primary_key=True))
 
 
 def downgrade() -> None:
-    op.drop_table("labtest_bans")
+    op.drop_table("labbranch_bans")
 """
 
 
@@ -142,13 +142,13 @@ def test_a_guard_brings_its_own_migration_branch(
     import phonewarden
     import phonewarden.store.migrate as migrate
 
-    package = tmp_path / "labtest"
+    package = tmp_path / "labbranch"
     (package / "migrations").mkdir(parents=True)
     (package / "__init__.py").write_text("")
-    (package / "migrations" / "labtest_0001_bans.py").write_text(GUARD_MIGRATION)
+    (package / "migrations" / "labbranch_0001_bans.py").write_text(GUARD_MIGRATION)
     monkeypatch.setattr(phonewarden, "__path__", [*phonewarden.__path__, str(tmp_path)])
-    monkeypatch.setattr(migrate, "BRANCHES", (*migrate.BRANCHES, "labtest"))
-    assert "labtest_0001" in head_revision().split(",")
+    monkeypatch.setattr(migrate, "BRANCHES", (*migrate.BRANCHES, "labbranch"))
+    assert "labbranch_0001" in head_revision().split(",")
     upgrade(engine)
     assert current_revision(engine) == head_revision()
-    assert "labtest_bans" in inspect(engine).get_table_names()
+    assert "labbranch_bans" in inspect(engine).get_table_names()

@@ -1,0 +1,121 @@
+"""The shield inside `phonewarden serve`: every HEP/live record goes through the detectors and the policy;
+bans are persisted and enforced by one worker thread, so the HEP listener never waits for nft or an RPC.
+
+At start the worker starts the enforcers and re-applies the stored bans; every `SWEEP_S` it removes expired
+bans from the store and the back-ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from phonewarden.settings import Settings
+from phonewarden.shield.bans import BanStore
+from phonewarden.shield.enforce import build_enforcers
+from phonewarden.shield.findings import Finding
+from phonewarden.shield.policy import Decision
+from phonewarden.shield.service import ShieldService
+from phonewarden.store.engine import session_factory
+from phonewarden.store.findings import add_finding
+from phonewarden.store.models import Guard, Severity
+
+log = logging.getLogger(__name__)
+SWEEP_S = 30.0
+_STOP = object()
+
+
+class LiveShield:
+    def __init__(self, service: ShieldService, engine: Engine | None, enabled: bool = True) -> None:
+        self.service = service
+        self.enabled = enabled
+        self.engine = engine
+        self.queue: queue.Queue[Any] = queue.Queue(maxsize=100_000)
+        self.dropped = 0
+        self.applied: list[Decision] = []
+        self.started = threading.Event()
+        # The policy is only touched from the thread that calls on_record: load it here, before any record.
+        self.restored = self._guard(service.load) or []
+        self.thread = threading.Thread(target=self._work, name="shield-enforce", daemon=True)
+        self.thread.start()
+
+    def on_record(self, record: Any) -> None:
+        if not self.enabled:
+            return
+        try:
+            outputs = self.service.process(record)
+        except Exception:  # a detector bug must not take the HEP listener down
+            log.exception("shield: record failed")
+            return
+        for output in outputs:
+            try:
+                self.queue.put_nowait(output)
+            except queue.Full:
+                self.dropped += 1
+
+    async def stop(self) -> None:
+        self.queue.put(_STOP)
+        await asyncio.to_thread(self.thread.join, 15.0)
+
+    def _work(self) -> None:
+        self._start_enforcers()
+        self.started.set()
+        while True:
+            try:
+                item = self.queue.get(timeout=SWEEP_S)
+            except queue.Empty:
+                self._guard(self.service.sweep)
+                continue
+            if item is _STOP:
+                break
+            if isinstance(item, Decision):
+                self._guard(self.service.apply, item)
+                self.applied.append(item)
+            elif isinstance(item, Finding):
+                self._guard(self._save_finding, item)
+        for enforcer in self.service.enforcers:
+            self._guard(enforcer.stop)
+
+    def _start_enforcers(self) -> None:
+        for enforcer in self.service.enforcers:
+            self._guard(enforcer.start)
+        self._guard(self.service.reapply, self.restored)
+        if self.restored:
+            log.info("shield: re-applied %d stored bans", len(self.restored))
+
+    def _save_finding(self, finding: Finding) -> None:
+        if self.engine is None:
+            return
+        with session_factory(self.engine).begin() as session:
+            add_finding(
+                session,
+                time=datetime.fromtimestamp(finding.time, UTC),
+                guard=Guard.SHIELD,
+                kind=finding.detector,
+                subject=finding.source,
+                severity=Severity(finding.severity),
+                reason=finding.reason,
+                evidence=finding.evidence,
+            )
+
+    @staticmethod
+    def _guard(action: Any, *args: Any) -> Any:
+        try:
+            return action(*args)
+        except Exception:
+            log.exception("shield: enforcement step failed")
+            return None
+
+
+def start(settings: Settings, engine: Engine | None) -> LiveShield:
+    shield = settings.shield
+    store = BanStore(engine) if engine is not None else None
+    enforcers = build_enforcers(shield) if shield.enabled else []
+    service = ShieldService(shield, store=store, enforcers=enforcers)
+    return LiveShield(service, engine, enabled=shield.enabled)

@@ -1,0 +1,270 @@
+"""The shield composed: detectors -> policy -> (store, enforcers). Replay, live, CLI and API all use it.
+
+`process(record)` is pure apart from its own bounded state and event time: it returns findings and
+decisions. Side effects happen only in `apply(decision)`, `unban` and `allow`, which replay never calls.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from phonewarden.core.clock import EventClock
+from phonewarden.core.records import iso_time
+from phonewarden.shield.bans import BanRow, BanStore
+from phonewarden.shield.detect_bruteforce import BruteForceDetector
+from phonewarden.shield.detect_enum import EnumerationDetector
+from phonewarden.shield.detect_flood import FloodDetector
+from phonewarden.shield.detect_malformed import MalformedDetector
+from phonewarden.shield.detect_scanner import ScannerDetector
+from phonewarden.shield.detect_tollfraud import TollFraudDetector
+from phonewarden.shield.enforce import Enforcer, canonical
+from phonewarden.shield.findings import Finding, Reporter, source_key
+from phonewarden.shield.policy import Decision, Policy
+from phonewarden.shield.settings import ShieldSettings
+from phonewarden.shield.transactions import Outcome, TransactionMatcher
+
+log = logging.getLogger(__name__)
+Output = Finding | Decision
+
+
+@dataclass(slots=True)
+class Summary:
+    time: float
+    records: int
+    sip_messages: int
+    findings: dict[str, int]
+    banned: dict[str, list[str]]
+    suppressed: dict[str, str]
+    dry_run: bool
+    late_records: int
+    state: dict[str, int] = field(default_factory=dict)
+
+    type = "summary"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "type": "summary",
+            "time": iso_time(self.time),
+            "records": self.records,
+            "sip_messages": self.sip_messages,
+            "findings": self.findings,
+            "bans": len(self.banned),
+            "banned": sorted(self.banned),
+            "suppressed": self.suppressed,
+            "dry_run": self.dry_run,
+            "late_records": self.late_records,
+            "state": self.state,
+        }
+
+
+class ShieldService:
+    def __init__(
+        self,
+        settings: ShieldSettings,
+        *,
+        store: BanStore | None = None,
+        enforcers: list[Enforcer] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.enforcers = list(enforcers or [])
+        self.policy = Policy(settings)
+        self.clock = EventClock()
+        limit, samples = settings.max_sources, settings.evidence_samples
+
+        def reporter(name: str, window: float) -> Reporter:
+            return Reporter(name, window, limit, samples)
+
+        s = settings
+        self.scanner = ScannerDetector(reporter("scanner", s.scanner_ban_s))
+        self.flood = FloodDetector(
+            reporter("flood", s.flood_window_s * 5), s.flood_requests, s.flood_window_s, limit
+        )
+        self.malformed = MalformedDetector(
+            reporter("malformed", s.malformed_window_s), s.malformed_messages, s.malformed_window_s, limit
+        )
+        self.toll = TollFraudDetector(
+            reporter("toll-fraud", s.toll_window_s),
+            s.toll_distinct_numbers,
+            s.toll_window_s,
+            limit,
+            s.home_region,
+        )
+        self.brute = BruteForceDetector(
+            reporter("brute-force", s.auth_window_s), s.auth_failures, s.auth_window_s, limit
+        )
+        self.enum = EnumerationDetector(
+            reporter("enumeration", s.enum_window_s), s.enum_distinct_users, s.enum_window_s, limit
+        )
+        self.matcher = TransactionMatcher(s.max_pending_transactions)
+        self.records = 0
+        self.sip_messages = 0
+        self.finding_counts: Counter[str] = Counter()
+        self.banned: dict[str, list[str]] = {}
+        self.suppressed: dict[str, str] = {}
+
+    # --- the pure part ------------------------------------------------------------------------
+
+    def process(self, record: Any) -> list[Output]:
+        """Findings and decisions from one record; anything that is not a SIP record (a live `Frame`,
+        DNS, HTTP) is counted and ignored."""
+        self.records += 1
+        if getattr(record, "type", None) != "sip":
+            return []
+        self.sip_messages += 1
+        message = record.body
+        now = self.clock.observe(record.time)
+        if message.status is None:  # a request, or something that failed to be one
+            key = source_key(record.segment.src)
+            call_id, cseq = message.call_id, message.cseq_number
+            well_formed = message.is_request and call_id is not None and cseq is not None
+            found = [
+                self.flood.observe(key, message, now),
+                self.malformed.observe(key, message, now, well_formed),
+            ]
+            if message.is_request:
+                found.append(self.scanner.observe(key, message, now))
+                found.append(self.toll.observe(key, message, now))
+                self.matcher.request(key, message, now, call_id, cseq)
+        else:
+            outcome = self.matcher.response(message, now)
+            if outcome is None:
+                return []
+            found = [self.brute.observe(outcome, now), self.enum.observe(outcome, now)]
+            self._note_success(outcome, now)
+        outputs: list[Output] = []
+        for finding in found:
+            if finding is not None:
+                outputs.append(finding)
+                outputs.extend(self._decide(finding))
+        return outputs
+
+    def _note_success(self, outcome: Outcome, now: float) -> None:
+        if not outcome.succeeded:
+            return
+        if outcome.method == "REGISTER" and outcome.expires:
+            self.policy.note_success(outcome.source, now, f"registered {outcome.user}", outcome.expires)
+        elif outcome.credentials:
+            self.policy.note_success(outcome.source, now, f"authenticated {outcome.user}")
+
+    def _decide(self, finding: Finding) -> list[Output]:
+        self.finding_counts[finding.detector] += 1
+        decision = self.policy.decide(finding)
+        if decision.action == "suppressed":
+            self.suppressed[finding.source] = decision.why
+            log.info("shield: not banning %s (%s): %s", finding.source, decision.why, finding.reason)
+            return []
+        if decision.action == "ban":
+            self.banned[decision.source] = decision.reasons
+            return [decision]
+        if decision.action == "extend":
+            self.banned[decision.source] = decision.reasons
+        return []
+
+    def summary(self) -> Summary:
+        state = {
+            "pending_transactions": len(self.matcher.pending),
+            "flood_keys": len(self.flood.requests),
+            "flood_overflows": self.flood.requests.overflows,
+            "evictions": self.flood.requests.evictions + self.matcher.pending.evictions,
+            "unmatched_responses": self.matcher.unmatched,
+        }
+        return Summary(
+            self.clock.now, self.records, self.sip_messages, dict(self.finding_counts), dict(self.banned),
+            dict(self.suppressed), self.settings.dry_run, self.clock.late, state,
+        )  # fmt: skip
+
+    # --- side effects -------------------------------------------------------------------------
+
+    def apply(self, decision: Decision) -> None:
+        """Persist and enforce a ban decision (nothing in dry-run)."""
+        if decision.action != "ban" or decision.dry_run:
+            return
+        reason = "; ".join(decision.reasons)
+        if self.store is not None:
+            self.store.save_ban(decision.source, decision.duration_s, decision.reasons, decision.offences)
+        for enforcer in self.enforcers:
+            try:
+                enforcer.ban(decision.source, decision.duration_s, reason)
+            except Exception:  # one broken back-end must not stop the others
+                log.exception("shield: %s could not ban %s", enforcer.name, decision.source)
+
+    def load(self) -> list[BanRow]:
+        """Allowed networks and active bans from the store into the policy; call before records flow."""
+        if self.store is None:
+            return []
+        for network in self.store.allowed():
+            self.policy.allow(network)
+        rows = self.store.active_bans()
+        # Live event time follows the HEP agents' clocks; before the first record only the wall clock can
+        # say when a stored ban ends.
+        now_event = self.clock.now or time.time()
+        wall = datetime.now(UTC)
+        for row in rows:
+            left = row.seconds_left(wall)
+            self.policy.restore(row.address, row.offences, now_event + left, row.reasons, now_event)
+        return rows
+
+    def reapply(self, rows: list[BanRow]) -> None:
+        """Remove expired bans everywhere and put the loaded ones back into every enforcer."""
+        self.sweep()
+        wall = datetime.now(UTC)
+        for row in rows:
+            left = int(row.seconds_left(wall))
+            if left < 1:
+                continue
+            for enforcer in self.enforcers:
+                try:
+                    enforcer.ban(row.address, left, "; ".join(row.reasons))
+                except Exception:
+                    log.exception("shield: %s could not re-apply ban of %s", enforcer.name, row.address)
+
+    def restore(self) -> list[BanRow]:
+        """At start, in one go: load() then reapply()."""
+        rows = self.load()
+        self.reapply(rows)
+        return rows
+
+    def sweep(self) -> list[str]:
+        """Remove expired bans from the store and every back-end."""
+        if self.store is None:
+            return []
+        expired = self.store.remove_expired()
+        for address in expired:
+            self._unban_everywhere(address)
+        return expired
+
+    def unban(self, address: str) -> bool:
+        key = canonical(address)
+        removed = self.store.remove_ban(key) if self.store is not None else False
+        self.policy.forget(key, self.clock.now)
+        self.banned.pop(key, None)
+        self._unban_everywhere(key)
+        return removed
+
+    def allow(self, network: str, note: str = "") -> list[str]:
+        """Never ban `network` again; lift the bans inside it. Returns the addresses unbanned."""
+        text = str(ipaddress.ip_network(network.strip(), strict=False))
+        self.policy.allow(text)
+        if self.store is not None:
+            self.store.allow(text, note)
+        lifted = []
+        rows = self.store.active_bans() if self.store is not None else []
+        for row in rows:
+            if self.policy.never_blocked(row.address) is not None:
+                self.unban(row.address)
+                lifted.append(row.address)
+        return lifted
+
+    def _unban_everywhere(self, address: str) -> None:
+        for enforcer in self.enforcers:
+            try:
+                enforcer.unban(address)
+            except Exception:
+                log.exception("shield: %s could not unban %s", enforcer.name, address)

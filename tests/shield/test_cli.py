@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from phonewarden.cli import app
+from phonewarden.output import decode_json_lines
+from tests.conftest import DATA, REPO
+
+runner = CliRunner()
+SCAN = DATA / "captures" / "sip-scan-sipvicious.pcapng"
+
+
+def test_replay_json_writes_findings_a_ban_and_a_summary(clean_env: Path) -> None:
+    result = subprocess.run(
+        [str(REPO / ".venv" / "bin" / "phonewarden"), "shield", "replay", str(SCAN), "--json"],
+        capture_output=True, check=False, timeout=60, cwd=clean_env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode()
+    records = decode_json_lines(result.stdout)
+    assert [r["type"] for r in records].count("summary") == 1 and records[-1]["type"] == "summary"
+    bans = [r for r in records if r["type"] == "ban"]
+    assert [(b["source"], b["duration_s"]) for b in bans] == [("127.0.0.1", 3600)]
+    findings = [r for r in records if r["type"] == "finding"]
+    assert {"detector", "source", "reason", "severity", "evidence", "time"} <= set(findings[0])
+    assert all(r["time"].endswith("Z") and r["time"].startswith("2026-") for r in records)
+
+
+def test_replay_human_table_and_dry_run_from_config(clean_env: Path) -> None:
+    (clean_env / "phonewarden.toml").write_text("[shield]\ndry_run = true\n")
+    result = runner.invoke(app, ["shield", "replay", str(SCAN)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "would ban" in result.output and "scanner fingerprint" in result.output
+    assert "1 sources banned: 127.0.0.1" in result.output
+
+
+def test_replay_of_a_non_capture_fails_clearly(clean_env: Path) -> None:
+    bad = clean_env / "notes.txt"
+    bad.write_text("hello")
+    result = runner.invoke(app, ["shield", "replay", str(bad)])
+    assert result.exit_code == 2 and "not a pcap or pcapng file" in result.output
+
+
+def test_bans_unban_and_allow_against_the_store(clean_env: Path) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    from phonewarden.settings import load_settings
+    from phonewarden.shield.bans import BanStore
+    from phonewarden.store.engine import make_engine
+
+    store = BanStore(make_engine(load_settings().database_url))
+    store.save_ban("203.0.113.66", 600, ["brute-force: 5 failed authentications"], 1)
+    store.save_ban("198.51.100.9", 600, ["scanner"], 1)
+    listed = runner.invoke(app, ["shield", "bans"], env={"COLUMNS": "200"})
+    assert "2 active bans" in listed.output and "brute-force: 5 failed" in listed.output
+    as_json = decode_json_lines(runner.invoke(app, ["shield", "bans", "--json"]).stdout_bytes)
+    assert {r["address"] for r in as_json} == {"203.0.113.66", "198.51.100.9"}
+    unban = runner.invoke(app, ["shield", "unban", "203.0.113.66"])
+    assert unban.exit_code == 0 and "unbanned 203.0.113.66" in unban.output
+    allow = runner.invoke(app, ["shield", "allow", "198.51.100.0/24", "--note", "trunk"])
+    assert allow.exit_code == 0 and "lifted bans: 198.51.100.9" in allow.output
+    assert store.active_bans() == [] and store.allowed() == ["198.51.100.0/24"]
+
+
+def test_bad_addresses_are_refused(clean_env: Path) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    unban = runner.invoke(app, ["shield", "unban", "203.0.113.300"])
+    assert unban.exit_code == 2 and "203.0.113.300" in unban.output
+    allow = runner.invoke(app, ["shield", "allow", "nonsense"])
+    assert allow.exit_code == 2 and "'nonsense' is not an IP network" in allow.output
+
+
+def test_bans_before_migration_says_to_upgrade(clean_env: Path) -> None:
+    result = runner.invoke(app, ["shield", "bans"])
+    assert result.exit_code == 2 and "phonewarden db upgrade" in result.output

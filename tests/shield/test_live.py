@@ -1,0 +1,145 @@
+"""The live hook: records in, bans persisted and enforced by the worker, stored bans re-applied at start."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from sqlalchemy import select
+
+from phonewarden.settings import load_settings
+from phonewarden.shield import live
+from phonewarden.shield.bans import BanStore
+from phonewarden.shield.enforce import DryRunEnforcer
+from phonewarden.shield.service import ShieldService
+from phonewarden.store.engine import make_engine, session_factory
+from phonewarden.store.migrate import upgrade
+from phonewarden.store.models import Finding
+from tests.shield.records import capture
+
+
+def _wait(condition: object, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return
+        time.sleep(0.01)
+    raise AssertionError("condition not reached in time")
+
+
+def test_live_bans_are_enforced_persisted_and_reapplied_after_restart(clean_env: Path) -> None:
+    settings = load_settings()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    enforcer = DryRunEnforcer()
+    service = ShieldService(settings.shield, store=BanStore(engine), enforcers=[enforcer])
+    guard = live.LiveShield(service, engine)
+    guard.started.wait(5)
+    for record in capture("sip-scan-sipvicious.pcapng"):
+        guard.on_record(record)
+    _wait(lambda: "127.0.0.1" in enforcer.active())
+    _wait(lambda: len(guard.applied) == 1)
+    asyncio.run(guard.stop())
+    assert [row.address for row in BanStore(engine).active_bans()] == ["127.0.0.1"]
+    with session_factory(engine)() as session:
+        kinds = {f.kind for f in session.scalars(select(Finding))}
+    assert {"scanner", "enumeration", "brute-force"} <= kinds
+    assert [a.action for a in enforcer.actions] == ["start", "ban", "stop"]
+
+    again = DryRunEnforcer()
+    restarted = live.LiveShield(
+        ShieldService(settings.shield, store=BanStore(engine), enforcers=[again]), engine
+    )
+    restarted.started.wait(5)
+    assert 3590 < again.active()["127.0.0.1"] <= 3600
+    for record in capture("sip-scan-sipvicious.pcapng"):
+        restarted.on_record(record)  # the same attack again: still inside the restored ban
+    asyncio.run(restarted.stop())
+    assert restarted.applied == [] and "127.0.0.1" in restarted.service.banned
+
+
+def test_start_builds_the_guard_from_settings_and_survives_an_unmigrated_store(clean_env: Path) -> None:
+    (clean_env / "phonewarden.toml").write_text('[shield]\nenforcers = ["dry-run"]\n')
+    settings = load_settings()
+    guard = live.start(settings, make_engine(settings.database_url))
+    guard.started.wait(5)
+    assert [e.name for e in guard.service.enforcers] == ["dry-run"]
+    for record in capture("sip-scan-sipvicious.pcapng"):
+        guard.on_record(record)  # the store is not migrated: logged, the HEP path goes on
+    _wait(lambda: len(guard.applied) == 1)
+    asyncio.run(guard.stop())
+    assert not guard.thread.is_alive()
+
+
+def test_a_disabled_shield_ignores_records(clean_env: Path) -> None:
+    (clean_env / "phonewarden.toml").write_text("[shield]\nenabled = false\n")
+    settings = load_settings()
+    guard = live.start(settings, None)
+    for record in capture("sip-scan-sipvicious.pcapng"):
+        guard.on_record(record)
+    asyncio.run(guard.stop())
+    assert guard.service.records == 0 and guard.applied == []
+
+
+def test_live_frames_are_ignored_and_records_after_them_are_used(clean_env: Path) -> None:
+    from phonewarden.core.records import Frame
+
+    (clean_env / "phonewarden.toml").write_text('[shield]\nenforcers = ["dry-run"]\n')
+    guard = live.start(load_settings(), None)
+    for record in capture("sip-scan-sipvicious.pcapng"):
+        guard.on_record(Frame(record.time, 1, b"\x00" * 60, 60))  # serve hands live frames too
+        guard.on_record(record)
+    _wait(lambda: len(guard.applied) == 1)
+    asyncio.run(guard.stop())
+    assert guard.service.sip_messages == guard.service.records // 2
+
+
+def test_serve_path_hep_in_ban_out_on_the_feed(clean_env: Path) -> None:
+    """The console as `phonewarden serve` runs it: HEP listener -> shield -> store -> /api/v1/shield/feed."""
+    import socket
+    from dataclasses import replace
+
+    from fastapi.testclient import TestClient
+
+    from phonewarden.console.app import create_app
+    from phonewarden.shield import api
+    from phonewarden.wire.hep import HepPacket, encode_hep
+    from tests.conftest import free_udp_and_tcp_port
+
+    port = free_udp_and_tcp_port()
+    (clean_env / "phonewarden.toml").write_text(
+        f'[hep]\nport = {port}\ntransports = ["udp"]\n[shield]\nenforcers = ["dry-run"]\n'
+    )
+    settings = load_settings()
+    upgrade(settings.database_url)
+    api.ban_store.cache_clear()
+    template = HepPacket(
+        version=3, ip_family=2, ip_proto=17, src="", dst="", sport=0, dport=0, time=0.0, proto_type=1,
+        capture_id=2001, auth_key=None, payload=b"", correlation_id=None, vlan=None, node_name=None,
+        other_chunks=[],
+    )  # fmt: skip
+    attacker = "198.51.100.66"
+    with (
+        TestClient(create_app(settings)) as client,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender,
+    ):
+        for record in capture("sip-scan-sipvicious.pcapng"):
+            request = record.body.status is None
+            packet = replace(
+                template,
+                src=attacker if request else "203.0.113.5",
+                dst="203.0.113.5" if request else attacker,
+                sport=record.segment.sport,
+                dport=record.segment.dport,
+                time=record.time,
+                payload=record.body.raw,
+            )
+            sender.sendto(encode_hep(packet), ("127.0.0.1", port))
+        deadline = time.monotonic() + 10
+        feed = ""
+        while attacker not in feed and time.monotonic() < deadline:
+            time.sleep(0.05)
+            feed = client.get("/api/v1/shield/feed.txt").text
+    api.ban_store.cache_clear()
+    assert feed.splitlines() == [attacker]
