@@ -16,6 +16,9 @@ from phonewarden import __version__
 from phonewarden.guards import GUARDS, import_guard_module
 from phonewarden.settings import Settings, SettingsError, load_settings
 
+# The command a guard is called by, where it differs from its folder name.
+COMMAND_NAMES = {"provisioning": "provision"}
+
 app = typer.Typer(
     name="phonewarden",
     help="Guards IP telephony: SIP shield, fraud guard, privacy monitor, endpoint audit, provisioning.",
@@ -59,16 +62,20 @@ def settings_of(ctx: typer.Context) -> Settings:
 
 def _mount_subapps() -> None:
     from phonewarden.capture.cli import app as wire_app
+    from phonewarden.console.admin_cli import app as admin_app
     from phonewarden.console.cli import serve
+    from phonewarden.console.demo import demo
     from phonewarden.store.cli import app as db_app
 
     app.command(help="Start the console (web UI + API) and the HEP listener")(serve)
     app.add_typer(db_app, name="db")
+    app.add_typer(admin_app, name="admin")
+    app.command(help="Load a sample data set so the console shows something")(demo)
     app.add_typer(wire_app, name="wire")
     for guard, help_text in GUARDS.items():
         module = import_guard_module(guard, "cli")
         if module is not None:
-            app.add_typer(module.app, name=guard, help=help_text)
+            app.add_typer(module.app, name=COMMAND_NAMES.get(guard, guard), help=help_text)
 
 
 _mount_subapps()

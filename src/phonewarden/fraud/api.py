@@ -1,0 +1,93 @@
+"""HTTP API under /api/v1/fraud: authorize (from memory), CDR push, restrictions, accounts.
+
+`GET /authorize?account=&destination=` is what the PBX asks before routing a call. `POST /cdr` takes
+FreeSWITCH mod_json_cdr pushes (raw JSON, `cdr=` url-encoded or base64) and generic JSON objects; when
+`[fraud] push_token` is empty only loopback clients may push.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import PlainTextResponse
+
+from phonewarden.fraud.cdr import CdrRowError, LocalTimeParser
+from phonewarden.fraud.readers_csv import GenericCsv
+from phonewarden.fraud.readers_json import decode_push_body, json_object_cdr
+from phonewarden.fraud.service import get_service
+
+router = APIRouter()
+GENERIC_HEADER = ["account", "destination", "start", "answer", "end", "billsec", "source", "call_id"]
+
+
+@router.get("/authorize", response_model=None)
+async def authorize(
+    account: Annotated[str, Query(min_length=1, max_length=255)],
+    destination: Annotated[str, Query(min_length=1, max_length=64)],
+    format: Annotated[
+        Literal["json", "text"], Query(description="text: the bare word allow or deny")
+    ] = "json",
+) -> dict[str, Any] | PlainTextResponse:
+    # async: answered on the event loop from memory (a lock held for microseconds), no thread hop.
+    decision = get_service().authorize(account, destination)
+    if format == "text":
+        return PlainTextResponse("allow" if decision.allow else "deny")
+    return {"account": account, "destination": destination, **decision.to_json()}
+
+
+def _check_pusher(request: Request, token: str | None) -> None:
+    expected = get_service().settings.push_token
+    if expected:
+        given = token or request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            raise HTTPException(401, "wrong or missing push token (?token= or Authorization: Bearer)")
+        return
+    host = request.client.host if request.client else ""
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "testclient"
+    if not loopback:
+        raise HTTPException(403, "CDR push from non-loopback clients needs [fraud] push_token")
+
+
+@router.post("/cdr")
+async def push_cdr(request: Request, token: str | None = None, uuid: str | None = None) -> dict[str, Any]:
+    _check_pusher(request, token)
+    service = get_service()
+    body = await request.body()
+    try:
+        document = decode_push_body(body, request.headers.get("content-type", "application/json"))
+        local = LocalTimeParser(service.settings.cdr_timezone)
+        generic = GenericCsv(local, GENERIC_HEADER, service.settings.generic_fields)
+        cdr = json_object_cdr(document, generic)
+    except CdrRowError as exc:
+        raise HTTPException(400, f"CDR rejected: {exc}") from None
+    cdr.origin = f"push:{uuid or cdr.call_id}"
+    outputs = service.ingest([cdr])
+    return {"accepted": 1, "records": [out.to_json() for out in outputs]}
+
+
+@router.get("/restrictions")
+def restrictions() -> list[dict[str, Any]]:
+    return [restriction.to_json() for restriction in get_service().restrictions()]
+
+
+@router.post("/restrictions/{account}/lift")
+def lift(account: str, actor: str = "api") -> dict[str, Any]:
+    if not get_service().lift(account, actor):
+        raise HTTPException(404, f"account {account!r} has no active restriction")
+    return {"account": account, "lifted": True}
+
+
+@router.post("/accounts/{account}/ack")
+def acknowledge(account: str, actor: str = "api") -> dict[str, Any]:
+    return {"account": account, "acknowledged": get_service().acknowledge(account, actor)}
+
+
+@router.get("/accounts")
+def accounts(limit: Annotated[int, Query(ge=1, le=10000)] = 1000) -> list[dict[str, Any]]:
+    return get_service().accounts(limit)

@@ -1,0 +1,276 @@
+"""Pure detectors over rated CDRs in event time (the CDR's end): each alert says what, how far from normal,
+and which calls. State is bounded: per-account state and every keyed table live in core.windows tables.
+"""
+
+from __future__ import annotations
+
+from phonewarden.core.windows import DistinctCounter, TtlMap
+from phonewarden.fraud.cdr import Cdr
+from phonewarden.fraud.rating import Rater, Rating
+from phonewarden.fraud.records import Alert, raise_severity
+from phonewarden.fraud.settings import FraudSettings, WindowLimit
+from phonewarden.fraud.state import HOURS_PER_WEEK, AccountState, Sums, Window
+
+DAY = 86400.0
+# One first call to a new country only asks for a look; restriction needs spend, repetition or a chain.
+RISK_SEVERITY = {"none": "low", "low": "low", "medium": "low", "high": "medium"}
+
+
+def money(value: float, currency: str) -> str:
+    return f"{currency} {value:.2f}"
+
+
+class FraudDetector:
+    def __init__(self, settings: FraudSettings, rater: Rater) -> None:
+        self.settings = settings
+        self.rater = rater
+        self.currency = settings.currency
+        self.limits = sorted(settings.windows, key=lambda limit: limit.seconds)
+        self.kept_seconds = max(3600, self.limits[-1].seconds)  # the baseline needs the last hour
+        self.smallest_cost = min(limit.max_cost for limit in self.limits)
+        self.smallest_minutes = min(limit.max_minutes for limit in self.limits)
+        keep = (settings.baseline_weeks * 7 + 1) * DAY
+        self.accounts: TtlMap[str, AccountState] = TtlMap(keep, settings.max_accounts)
+        self.ranges: DistinctCounter[tuple[str, str], str] = DistinctCounter(
+            settings.sequential_window_s, 200_000, settings.range_distinct_limit + 1
+        )
+        self.callers: DistinctCounter[str, str] = DistinctCounter(
+            settings.wangiri_window_s, 100_000, settings.wangiri_accounts + 1
+        )
+        self.known_numbers: TtlMap[str, float] = TtlMap(30 * DAY, 500_000)
+        self.flagged: TtlMap[str, str] = TtlMap(DAY, 100_000)  # subject -> shield finding reason
+        self.alerted: TtlMap[tuple[str, str], float] = TtlMap(settings.alert_repeat_s, 200_000)
+        self.cdrs = 0
+        self.total_cost = 0.0
+
+    # -- state -------------------------------------------------------------------------------------
+    def state(self, account: str, now: float) -> AccountState:
+        state = self.accounts.get(account, now)
+        if state is None:
+            window = Window(self.kept_seconds)
+            state = AccountState(first_seen=now, weeks=self.settings.baseline_weeks, window=window)
+            self.accounts.set(account, state, now)
+        if now >= (state.hour + 1) * 3600 and state.roll(now):
+            self.accounts.set(account, state, now)  # keeps an active account from expiring
+        return state
+
+    def warm(self, state: AccountState, now: float) -> bool:
+        return now - state.first_seen >= self.settings.warmup_days * DAY
+
+    def note_shield_finding(self, subject: str, reason: str, now: float) -> None:
+        """A shield finding (failed registrations, new source) about an account, user or address."""
+        self.flagged.set(subject, reason, now)
+
+    # -- per CDR -----------------------------------------------------------------------------------
+    def process(self, cdr: Cdr) -> list[Alert]:
+        now = cdr.end
+        rating = self.rater.rate(cdr.destination)
+        cost = cdr.cost if cdr.cost is not None else rating.rate * cdr.billsec / 60.0
+        minutes = cdr.billsec / 60.0
+        self.cdrs += 1
+        self.total_cost += cost
+        state = self.state(cdr.account, now)
+        risky = cost if rating.risk in ("medium", "high") else 0.0
+        state.hour_cost += cost
+        state.hour_minutes += minutes
+        state.calls += 1
+        state.total_cost += cost
+        state.last_seen = now
+        state.window.add(now, cost, minutes, risky)
+        alerts: list[Alert] = []
+        self._spend(cdr, state, alerts)
+        if rating.e164:
+            self._destination(cdr, rating, state, cost, alerts)
+        if cdr.billsec > 0 and rating.scope != "internal":
+            slot_bit = 1 << (int(now // 3600) % HOURS_PER_WEEK)
+            if self.warm(state, now) and cost > 0 and not state.usual_slot(now):
+                self._alert(
+                    alerts,
+                    cdr,
+                    "unusual-hours",
+                    "low",
+                    "call outside the account's usual hours "
+                    f"(no calls in this hour of week for {state.full_weeks(state.hour)} weeks)",
+                    cost,
+                )
+            state.active_slots |= slot_bit
+        if alerts:
+            self._chain(cdr, alerts)
+        return alerts
+
+    def over_limit(
+        self, state: AccountState, now: float, extra_cost: float = 0.0
+    ) -> tuple[WindowLimit, Sums] | None:
+        """The shortest fixed window whose cost or minutes limit is broken, with its sums, or None."""
+        window = state.window
+        if window.cost + extra_cost <= self.smallest_cost and window.minutes <= self.smallest_minutes:
+            return None  # no shorter window can hold more than the longest one
+        for limit in self.limits:
+            sums = window.recent(limit.seconds, now)
+            if sums.cost + extra_cost > limit.max_cost or sums.minutes > limit.max_minutes:
+                return limit, sums
+        return None
+
+    def _spend(self, cdr: Cdr, state: AccountState, alerts: list[Alert]) -> None:
+        broken = self.over_limit(state, cdr.end)
+        if broken is not None:
+            limit, sums = broken
+            if sums.cost > limit.max_cost:
+                what = (
+                    f"spent {money(sums.cost, self.currency)} (limit {money(limit.max_cost, self.currency)})"
+                )
+            else:
+                what = f"{sums.minutes:.0f} minutes (limit {limit.max_minutes:.0f})"
+            self._alert(
+                alerts,
+                cdr,
+                "spend-limit",
+                "critical",
+                f"{what} in {limit.seconds // 60} min over {sums.calls:.0f} calls",
+                sums.cost,
+            )
+            return
+        window = state.window
+        floor = self.settings.baseline_min_cost  # every threshold allows at least this much
+        if (window.cost <= floor and window.minutes <= floor * 20) or not self.warm(state, cdr.end):
+            return
+        threshold = state.current_threshold(self.settings.baseline_mad_factor, floor)
+        if threshold is None or (window.cost <= threshold.cost and window.minutes <= threshold.minutes):
+            return
+        hour = window.recent(3600, cdr.end)
+        if hour.calls < self.settings.baseline_min_calls:
+            return
+        if hour.cost > threshold.cost or hour.minutes > threshold.minutes:
+            risky_share = hour.risky / hour.cost if hour.cost > 0 else 0.0
+            # Money to risky places is what toll fraud looks like; many minutes alone is a busy day.
+            severity = "high" if hour.cost > threshold.cost and risky_share >= 0.5 else "medium"
+            self._alert(
+                alerts,
+                cdr,
+                "baseline",
+                severity,
+                f"spent {money(hour.cost, self.currency)} / {hour.minutes:.0f} min in 60 min; this hour of "
+                f"week normally {money(threshold.median_cost, self.currency)} (allowed "
+                f"{money(threshold.cost, self.currency)}, {threshold.samples} samples); "
+                f"{risky_share:.0%} to risky destinations",
+                hour.cost,
+            )
+
+    def _destination(
+        self, cdr: Cdr, rating: Rating, state: AccountState, cost: float, alerts: list[Alert]
+    ) -> None:
+        now, number = cdr.end, rating.e164
+        where = f"+{number} ({rating.country or '?'}, {rating.number_type}, {rating.label or rating.scope})"
+        if rating.scope == "international" and rating.country not in state.countries:
+            if len(state.countries) < 200:
+                state.countries.add(rating.country)
+            if self.warm(state, now):
+                severity = RISK_SEVERITY[rating.risk]
+                self._alert(
+                    alerts,
+                    cdr,
+                    "new-country",
+                    severity,
+                    f"first call to {rating.country} from this account: {where}",
+                    cost,
+                    number,
+                )
+        if rating.risk == "high" or rating.rate > self.settings.max_rate_without_review:
+            rate = money(rating.rate, self.currency)
+            self._alert(
+                alerts,
+                cdr,
+                "high-risk-destination",
+                "medium",
+                f"call to {where} at {rate}/min, risk {rating.risk}",
+                cost,
+                number,
+            )
+        repeats = state.count_dialled(number, now, self.settings.sequential_window_s)
+        if repeats >= self.settings.sequential_limit:
+            self._alert(
+                alerts,
+                cdr,
+                "sequential",
+                "high" if rating.risk != "none" else "medium",
+                f"{repeats} calls to {where} within {self.settings.sequential_window_s // 60} min",
+                cost,
+                number,
+            )
+        if rating.scope == "international" and len(number) > 6:
+            block = number[:-3]
+            distinct = self.ranges.add((cdr.account, block), number, now)
+            if distinct >= self.settings.range_distinct_limit:
+                self._alert(
+                    alerts,
+                    cdr,
+                    "number-range",
+                    "high",
+                    f"{distinct} different numbers in +{block}xxx within "
+                    f"{self.settings.sequential_window_s // 60} min (range dialling)",
+                    cost,
+                    number,
+                )
+            if rating.risk in ("medium", "high") or rating.number_type == "premium_rate":
+                self._wangiri(cdr, number, where, cost, alerts)
+
+    def _wangiri(self, cdr: Cdr, number: str, where: str, cost: float, alerts: list[Alert]) -> None:
+        now = cdr.end
+        first = self.known_numbers.get(number, now)
+        if first is None:
+            first = now
+            self.known_numbers.set(number, now, now)
+        accounts = self.callers.add(number, cdr.account, now)
+        rare = now - first <= 2 * self.settings.wangiri_window_s
+        if rare and accounts >= self.settings.wangiri_accounts:
+            self._alert(
+                alerts,
+                cdr,
+                "wangiri",
+                "high",
+                f"{accounts} different accounts called {where} within "
+                f"{self.settings.wangiri_window_s // 60} min; the number first appeared "
+                f"{(now - first) / 60:.0f} min ago (call-back to a missed-call lure)",
+                cost,
+                number,
+            )
+
+    def _chain(self, cdr: Cdr, alerts: list[Alert]) -> None:
+        for subject in (cdr.account, cdr.source, cdr.source_ip):
+            finding = self.flagged.get(subject, cdr.end) if subject else None
+            if finding is not None:
+                for alert in alerts:
+                    if alert.severity in ("medium", "high"):
+                        alert.severity = raise_severity(alert.severity)
+                        alert.reason += f"; after shield finding on {subject}: {finding}"
+                return
+
+    def _alert(
+        self,
+        alerts: list[Alert],
+        cdr: Cdr,
+        detector: str,
+        severity: str,
+        reason: str,
+        estimated_cost: float,
+        destination: str = "",
+    ) -> None:
+        key = (cdr.account, detector)
+        previous = self.alerted.get(key, cdr.end)
+        if previous is not None and estimated_cost < 2 * previous:
+            return  # one alert per (account, detector) per alert_repeat_s unless the cost doubled
+        self.alerted.set(key, max(estimated_cost, 0.01), cdr.end)
+        evidence = cdr.call_id or cdr.where
+        calls = [evidence] if evidence else []
+        alerts.append(
+            Alert(
+                time=cdr.end,
+                account=cdr.account,
+                detector=detector,
+                severity=severity,
+                reason=reason,
+                estimated_cost=estimated_cost,
+                destination=destination,
+                calls=calls,
+            )
+        )

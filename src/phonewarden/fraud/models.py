@@ -1,0 +1,41 @@
+"""Tables of the fraud guard: restrictions (with who/why/until) and the audit trail of every change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from phonewarden.store.columns import UTCDateTime, utc_now
+from phonewarden.store.models import Base, BigId
+
+
+class FraudRestriction(Base):
+    __tablename__ = "fraud_restrictions"
+    __table_args__ = (Index("ix_fraud_restrictions_account", "account"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account: Mapped[str] = mapped_column(String(255))  # "*" for a destination block
+    destination: Mapped[str] = mapped_column(String(32), default="")
+    level: Mapped[int] = mapped_column(Integer)
+    time: Mapped[datetime] = mapped_column(UTCDateTime)  # event time of the decision
+    until: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(255))
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lifted_by: Mapped[str | None] = mapped_column(String(255))
+
+
+class FraudAudit(Base):
+    __tablename__ = "fraud_audit"
+    __table_args__ = (Index("ix_fraud_audit_account", "account"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    time: Mapped[datetime] = mapped_column(UTCDateTime)
+    action: Mapped[str] = mapped_column(String(32))  # restrict | lift | block-destination | ack
+    account: Mapped[str] = mapped_column(String(255))
+    level: Mapped[int] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)

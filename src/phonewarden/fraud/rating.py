@@ -1,0 +1,179 @@
+"""Destination -> E.164, country, number type, risk and per-minute price; so every call has a cost.
+
+phonenumbers gives the country and number type (premium, shared cost, mobile, +881/+882/+883 networks);
+the shipped, dated tables in `data/` give prices (longest prefix) and IRSF-prone ranges. Ratings are
+cached per dialled string: a PBX dials the same numbers again and again.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberType
+from phonenumbers.shortnumberinfo import is_emergency_number
+
+from phonewarden.fraud.settings import FraudSettings
+
+DATA_DIR = Path(__file__).parent / "data"
+MAX_CACHE = 200_000
+INTERNAL_MAX_DIGITS = 6  # extensions and short codes: no cost, never international
+SATELLITE_CODES = frozenset({881, 882, 883})
+TYPE_NAMES = {
+    PhoneNumberType.FIXED_LINE: "fixed",
+    PhoneNumberType.MOBILE: "mobile",
+    PhoneNumberType.FIXED_LINE_OR_MOBILE: "fixed",
+    PhoneNumberType.TOLL_FREE: "toll_free",
+    PhoneNumberType.PREMIUM_RATE: "premium_rate",
+    PhoneNumberType.SHARED_COST: "shared_cost",
+    PhoneNumberType.VOIP: "voip",
+    PhoneNumberType.PERSONAL_NUMBER: "personal",
+    PhoneNumberType.PAGER: "pager",
+    PhoneNumberType.UAN: "uan",
+    PhoneNumberType.VOICEMAIL: "voicemail",
+}
+RISK_ORDER = {"none": 0, "low": 1, "medium": 2, "high": 3}
+
+
+class TableError(ValueError):
+    """A tariff or risk table row that cannot be used; the message names file and line."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rating:
+    e164: str  # digits without "+", "" for internal numbers
+    country: str  # ISO region, "001" for international networks, "" when unknown
+    scope: str  # internal | emergency | national | international | invalid
+    number_type: str
+    risk: str  # none | low | medium | high
+    rate: float  # per minute
+    label: str = ""
+
+    @property
+    def international(self) -> bool:
+        return self.scope == "international"
+
+
+def _rows(path: Path, columns: int) -> list[tuple[int, list[str]]]:
+    """Data rows (with line numbers) of a shipped-style table: '#' comments, a header, CSV rows."""
+    rows: list[tuple[int, list[str]]] = []
+    with path.open(encoding="utf-8", newline="") as handle:
+        lines = [(n, line) for n, line in enumerate(handle, start=1) if line.strip()]
+    body = [(n, line) for n, line in lines if not line.startswith("#")][1:]  # skip the header
+    for number, line in body:
+        row = next(csv.reader([line]))
+        if len(row) < columns:
+            raise TableError(f"{path}:{number}: expected {columns} columns, got {len(row)}")
+        rows.append((number, [cell.strip() for cell in row]))
+    return rows
+
+
+def load_tariff(path: Path) -> tuple[dict[str, float], dict[str, str]]:
+    rates: dict[str, float] = {}
+    labels: dict[str, str] = {}
+    for number, (prefix, rate, label, *_) in _rows(path, 3):
+        if not (prefix.isdigit() or prefix.startswith(("type:", "default:"))):
+            raise TableError(f"{path}:{number}: prefix {prefix!r} must be digits, type:X or default:X")
+        try:
+            value = float(rate)
+        except ValueError:
+            raise TableError(f"{path}:{number}: rate {rate!r} is not a number") from None
+        if not 0 <= value < 1000:
+            raise TableError(f"{path}:{number}: rate {value} out of range 0..1000 per minute")
+        rates[prefix], labels[prefix] = value, label
+    for needed in ("default:national", "default:international"):
+        if needed not in rates:
+            raise TableError(f"{path}: a {needed} row is required")
+    return rates, labels
+
+
+def load_risk(path: Path) -> dict[str, tuple[str, str]]:
+    risks: dict[str, tuple[str, str]] = {}
+    for number, (prefix, risk, label, *_) in _rows(path, 3):
+        if not prefix.isdigit() or risk not in RISK_ORDER:
+            raise TableError(
+                f"{path}:{number}: need digits and one of {list(RISK_ORDER)}, got {prefix!r}, {risk!r}"
+            )
+        risks[prefix] = (risk, label)
+    return risks
+
+
+def _longest(table: dict[str, object], digits: str, longest: int) -> str | None:
+    for length in range(min(longest, len(digits)), 0, -1):
+        if digits[:length] in table:
+            return digits[:length]
+    return None
+
+
+class Rater:
+    def __init__(self, settings: FraudSettings) -> None:
+        self.region = settings.home_region
+        self.home_code = phonenumbers.country_code_for_region(self.region)
+        self.strip_prefixes = tuple(sorted(settings.strip_prefixes, key=len, reverse=True))
+        self.rates, self.labels = load_tariff(settings.tariff_path or DATA_DIR / "tariff.csv")
+        self.risks = load_risk(settings.risk_path or DATA_DIR / "risk.csv")
+        self._rate_len = max(len(p) for p in self.rates)
+        self._risk_len = max((len(p) for p in self.risks), default=1)
+        self._cache: dict[str, Rating] = {}
+
+    def rate(self, dialled: str) -> Rating:
+        rating = self._cache.get(dialled)
+        if rating is None:
+            if len(self._cache) >= MAX_CACHE:
+                self._cache.clear()
+            rating = self._cache[dialled] = self._rate(dialled)
+        return rating
+
+    def cost(self, dialled: str, billsec: float) -> float:
+        return self.rate(dialled).rate * billsec / 60.0
+
+    def _rate(self, dialled: str) -> Rating:
+        text = "".join(ch for ch in dialled.split("@")[0] if ch.isdigit() or ch == "+")
+        for prefix in self.strip_prefixes:
+            if text.startswith(prefix) and len(text) > INTERNAL_MAX_DIGITS + len(prefix):
+                text = text[len(prefix) :]
+                break
+        if not text or text == "+":
+            return Rating("", "", "invalid", "unknown", "medium", 0.0, "no digits")
+        if is_emergency_number(text, self.region):
+            return Rating("", self.region, "emergency", "emergency", "none", 0.0, "emergency")
+        if len(text) <= INTERNAL_MAX_DIGITS and not text.startswith(("0", "+")):
+            return Rating("", "", "internal", "internal", "none", 0.0, "extension")
+        try:
+            number = phonenumbers.parse(text, self.region)
+        except NumberParseException:
+            return Rating("", "", "invalid", "unknown", "medium", self.rates["default:international"])
+        digits = f"{number.country_code}{number.national_number}"
+        country = phonenumbers.region_code_for_number(number) or ""
+        if number.country_code in SATELLITE_CODES:
+            number_type, country = "satellite", "001"
+        else:
+            number_type = TYPE_NAMES.get(phonenumbers.number_type(number), "unknown")
+        valid = phonenumbers.is_valid_number(number)
+        national = number.country_code == self.home_code
+        scope = "national" if national else "international"
+        return self._price(digits, country, scope if valid else "invalid", number_type, national)
+
+    def _price(self, digits: str, country: str, scope: str, number_type: str, national: bool) -> Rating:
+        prefix = _longest(self.rates, digits, self._rate_len)  # type: ignore[arg-type]
+        if national and (prefix is None or prefix == str(self.home_code)):
+            rate = self.rates.get(f"type:{number_type}", self.rates["default:national"])
+        elif prefix is None:
+            rate = self.rates["default:international"]
+        else:
+            rate = self.rates[prefix]
+        floor = self.rates.get(f"type:{number_type}")
+        if number_type in ("premium_rate", "shared_cost", "satellite") and floor is not None:
+            rate = max(rate, floor)
+        risk_prefix = _longest(self.risks, digits, self._risk_len)  # type: ignore[arg-type]
+        risk, label = self.risks[risk_prefix] if risk_prefix else ("none", "")
+        if number_type in ("premium_rate", "satellite"):
+            risk = "high"
+        elif scope == "invalid" and RISK_ORDER[risk] < RISK_ORDER["medium"]:
+            risk = "medium"
+        elif scope == "international" and risk == "none":
+            risk = "low"
+        label = label or (self.labels.get(prefix, "") if prefix else "")
+        return Rating(digits, country, scope, number_type, risk, rate, label)

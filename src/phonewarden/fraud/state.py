@@ -1,0 +1,204 @@
+"""Per-account state: sliding cost/minute windows and the learned hour-of-week baseline.
+
+Windows hold one bucket per minute (merged), so a day window holds at most 1440 buckets however many
+calls an attacker places. The baseline keeps, per hour of week, the hour's spend and minutes for the
+last `weeks` weeks (float32 arrays: ~8 KB per account at 6 weeks) and judges the current hour against
+the median + k * MAD of the same and neighbouring hours (robust: one expensive week does not move it).
+"""
+
+from __future__ import annotations
+
+import statistics
+from array import array
+from collections import deque
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+HOURS_PER_WEEK = 168
+MAX_DIALLED_PER_WINDOW = 5000  # distinct numbers per account per window; beyond, counted as overflow
+MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution times this is its standard deviation
+
+
+class Sums(NamedTuple):
+    cost: float
+    minutes: float
+    calls: float
+    risky: float  # cost to medium/high-risk destinations
+
+
+class Window:
+    """Cost, minutes, calls and risky cost in the last `seconds`, in per-minute buckets.
+
+    Only the longest window is kept up to date on every call; shorter ones are summed from its newest
+    buckets on demand (`recent`), which the detector asks for only when the long window's total could
+    break a shorter window's limit (a shorter window never holds more than a longer one).
+    """
+
+    __slots__ = ("buckets", "calls", "cost", "minutes", "risky", "seconds")
+
+    def __init__(self, seconds: int) -> None:
+        self.seconds = seconds
+        self.buckets: deque[list[float]] = deque()  # [minute, cost, minutes, calls, risky cost]
+        self.cost = self.minutes = self.calls = self.risky = 0.0
+
+    def add(self, now: float, cost: float, minutes: float, risky: float) -> None:
+        minute = now // 60
+        buckets = self.buckets
+        if buckets and buckets[-1][0] == minute:
+            last = buckets[-1]
+            last[1] += cost
+            last[2] += minutes
+            last[3] += 1
+            last[4] += risky
+        else:
+            buckets.append([minute, cost, minutes, 1.0, risky])
+            if buckets[0][0] <= minute - self.seconds // 60:
+                self.expire(now)
+        self.cost += cost
+        self.minutes += minutes
+        self.calls += 1
+        self.risky += risky
+
+    def expire(self, now: float) -> None:
+        oldest = (now - self.seconds) // 60
+        buckets = self.buckets
+        while buckets and buckets[0][0] <= oldest:
+            _, cost, minutes, calls, risky = buckets.popleft()
+            self.cost -= cost
+            self.minutes -= minutes
+            self.calls -= calls
+            self.risky -= risky
+        if not buckets:
+            self.cost = self.minutes = self.calls = self.risky = 0.0
+
+    def recent(self, seconds: int, now: float) -> Sums:
+        """Sums over the last `seconds` (whole minutes), newest buckets first."""
+        if seconds >= self.seconds:
+            self.expire(now)
+            return Sums(self.cost, self.minutes, self.calls, self.risky)
+        oldest = (now - seconds) // 60
+        cost = minutes = calls = risky = 0.0
+        for bucket in reversed(self.buckets):
+            if bucket[0] <= oldest:
+                break
+            cost += bucket[1]
+            minutes += bucket[2]
+            calls += bucket[3]
+            risky += bucket[4]
+        return Sums(cost, minutes, calls, risky)
+
+
+@dataclass(slots=True)
+class Threshold:
+    """What the baseline allows in the current hour of week, and what it learned from."""
+
+    cost: float
+    minutes: float
+    median_cost: float
+    samples: int
+
+
+@dataclass(slots=True)
+class AccountState:
+    first_seen: float
+    weeks: int
+    window: Window
+    hour: int = -1  # absolute hour (epoch // 3600) of the hour being summed
+    hour_cost: float = 0.0
+    hour_minutes: float = 0.0
+    calls: int = 0
+    total_cost: float = 0.0
+    last_seen: float = 0.0
+    active_slots: int = 0  # bit per hour of week that ever had a call
+    countries: set[str] = field(default_factory=set)
+    threshold: Threshold | None = None
+    cost_history: array[float] = field(default_factory=lambda: array("f"))
+    minute_history: array[float] = field(default_factory=lambda: array("f"))
+    peak_concurrency: bytearray = field(default_factory=lambda: bytearray(HOURS_PER_WEEK))
+    live_hour: int = -1  # hour whose live concurrency maximum is being watched
+    live_max: int = 0
+    live_alerted: bool = False
+    dialled: dict[str, int] = field(default_factory=dict)  # calls per number, this tumbling window
+    dialled_before: dict[str, int] = field(default_factory=dict)  # ... and the one before
+    dialled_epoch: int = -1
+    dialled_overflow: int = 0
+
+    def __post_init__(self) -> None:
+        size = HOURS_PER_WEEK * self.weeks
+        self.cost_history = array("f", bytes(4 * size))
+        self.minute_history = array("f", bytes(4 * size))
+
+    def roll(self, now: float) -> bool:
+        """Close finished hours into the history; True when a new hour began."""
+        hour = int(now // 3600)
+        if hour <= self.hour:
+            return False
+        if self.hour >= 0:
+            size = HOURS_PER_WEEK * self.weeks
+            for past in range(self.hour, min(hour, self.hour + size)):
+                cost = self.hour_cost if past == self.hour else 0.0
+                minutes = self.hour_minutes if past == self.hour else 0.0
+                self.cost_history[past % size] = cost
+                self.minute_history[past % size] = minutes
+        self.hour, self.hour_cost, self.hour_minutes = hour, 0.0, 0.0
+        self.threshold = None  # computed on demand: most hours never come near it
+        return True
+
+    def current_threshold(self, mad_factor: float, min_cost: float) -> Threshold | None:
+        if self.threshold is None and self.hour >= 0:
+            self.threshold = self._threshold(self.hour, mad_factor, min_cost)
+        return self.threshold
+
+    def count_dialled(self, number: str, now: float, window: int) -> int:
+        """Calls to `number` in this and the previous tumbling `window`: a sliding count over between
+        one and two windows, at two dict operations a call (a per-key ring costs ~5x more)."""
+        epoch = int(now // window)
+        if epoch != self.dialled_epoch:
+            self.dialled_before = self.dialled if epoch == self.dialled_epoch + 1 else {}
+            self.dialled, self.dialled_epoch = {}, epoch
+        dialled = self.dialled
+        count = dialled.get(number)
+        if count is None:
+            if len(dialled) >= MAX_DIALLED_PER_WINDOW:
+                self.dialled_overflow += 1
+                return self.dialled_before.get(number, 0)
+            count = 0
+        dialled[number] = count + 1
+        return count + 1 + self.dialled_before.get(number, 0)
+
+    def full_weeks(self, hour: int) -> int:
+        return min(self.weeks, int((hour - self.first_seen // 3600) // HOURS_PER_WEEK))
+
+    def _threshold(self, hour: int, mad_factor: float, min_cost: float) -> Threshold | None:
+        weeks = self.full_weeks(hour)
+        if weeks < 1:
+            return None
+        size = HOURS_PER_WEEK * self.weeks
+        costs: list[float] = []
+        minutes: list[float] = []
+        for week in range(1, weeks + 1):
+            for offset in (-1, 0, 1):  # neighbouring hours too: a meeting runs late, lunch moves
+                index = (hour - week * HOURS_PER_WEEK + offset) % size
+                costs.append(self.cost_history[index])
+                minutes.append(self.minute_history[index])
+        cost_limit, cost_median = _robust_limit(costs, mad_factor)
+        minute_limit, _ = _robust_limit(minutes, mad_factor)
+        return Threshold(
+            cost=max(cost_limit, min_cost),
+            minutes=max(minute_limit, min_cost * 20),  # ~ the minutes min_cost buys at 5 c/min
+            median_cost=cost_median,
+            samples=len(costs),
+        )
+
+    def usual_slot(self, now: float) -> bool:
+        slot = int(now // 3600) % HOURS_PER_WEEK
+        mask = self.active_slots
+        return any(mask >> ((slot + offset) % HOURS_PER_WEEK) & 1 for offset in (-1, 0, 1))
+
+
+def _robust_limit(values: list[float], factor: float) -> tuple[float, float]:
+    median = statistics.median(values)
+    mad = statistics.median(abs(value - median) for value in values)
+    # A quiet slot (MAD 0) still allows a little more than its busiest sample.
+    spread = max(mad * MAD_TO_SIGMA, (max(values) - median) / 2)
+    return median + factor * spread, median

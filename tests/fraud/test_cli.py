@@ -1,0 +1,67 @@
+"""`phonewarden fraud ...` as a user runs it: replay (human and --json), restrictions, lift, accounts."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from phonewarden.cli import app
+from phonewarden.fraud.cdr import Cdr
+from phonewarden.fraud.service import FraudService
+from phonewarden.fraud.settings import FraudSettings
+from phonewarden.output import decode_json_lines
+from phonewarden.store.engine import make_engine
+from phonewarden.store.migrate import upgrade
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "fraud"
+RUNNER = CliRunner()
+
+
+def test_replay_json_has_alerts_restriction_and_summary(clean_env: Path) -> None:
+    result = RUNNER.invoke(
+        app, ["fraud", "replay", str(DATA / "freeswitch.json"), str(DATA / "asterisk-18.csv"), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    records = decode_json_lines(result.stdout.encode())
+    summary = records[-1]
+    assert summary["type"] == "summary" and summary["cdrs"] == 3 and summary["bad_rows"] == 1
+    alerts = [r for r in records if r["type"] == "alert"]
+    assert {a["account"] for a in alerts} == {"acme", "PJSIP/1002"}  # 1002 tried +882 (unanswered)
+    assert all(
+        set(a) >= {"time", "account", "detector", "reason", "severity", "estimated_cost"} for a in alerts
+    )
+    assert "asterisk-18.csv:3: time 'not a time'" in result.stderr
+
+
+def test_replay_human_output_and_bad_format(clean_env: Path) -> None:
+    result = RUNNER.invoke(app, ["fraud", "replay", str(DATA / "kamailio-acc.log")])
+    assert result.exit_code == 0 and "summary:" in result.stdout
+    bad = RUNNER.invoke(app, ["fraud", "replay", str(DATA / "README.md")])
+    assert bad.exit_code == 2 and "README.md" in bad.stderr
+    unknown = RUNNER.invoke(app, ["fraud", "replay", str(DATA / "generic.csv"), "--format", "cdr-xml"])
+    assert unknown.exit_code == 2 and "unknown format 'cdr-xml'" in unknown.output
+
+
+def test_restrictions_and_lift_from_the_store(clean_env: Path) -> None:
+    url = f"sqlite:///{clean_env / 'var' / 'phonewarden.db'}"
+    (clean_env / "var").mkdir()
+    engine = make_engine(url)
+    upgrade(engine)
+    now = time.time()
+    FraudService(FraudSettings(), engine).ingest(
+        [Cdr(account="acme", destination="0088213456789", start=now - 400, end=now, billsec=360)]
+    )
+    engine.dispose()
+    listed = RUNNER.invoke(app, ["fraud", "restrictions"])
+    assert listed.exit_code == 0 and "acme" in listed.stdout
+    assert RUNNER.invoke(app, ["fraud", "lift", "acme", "--by", "alice"]).exit_code == 0
+    assert "acme" not in RUNNER.invoke(app, ["fraud", "restrictions"]).stdout
+    again = RUNNER.invoke(app, ["fraud", "lift", "acme"])
+    assert again.exit_code == 1 and "no active restriction" in again.stderr
+
+
+def test_accounts_profile(clean_env: Path) -> None:
+    result = RUNNER.invoke(app, ["fraud", "accounts", str(DATA / "freeswitch.csv")])
+    assert result.exit_code == 0 and "acme" in result.stdout and "1002" in result.stdout

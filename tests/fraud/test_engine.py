@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from phonewarden.core.records import Segment
+from phonewarden.fraud.engine import FraudEngine
+from phonewarden.fraud.settings import FraudSettings
+from phonewarden.wire.sip import parse_sip
+from phonewarden.wire.traffic import NetworkRecord
+
+T0 = 1_767_571_200.0
+
+
+def _sip(text: str, t: float) -> NetworkRecord:  # type: ignore[type-arg]
+    raw = text.replace("\n", "\r\n").encode()
+    return NetworkRecord(
+        "sip", Segment(t, "udp", "198.51.100.7", 5060, "203.0.113.5", 5060, raw), parse_sip(raw)
+    )
+
+
+INVITE = """INVITE sip:{number}@pbx.example.test SIP/2.0
+Via: SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bK{n}
+From: <sip:alice@pbx.example.test>;tag=f{n}
+To: <sip:{number}@pbx.example.test>
+Call-ID: call-{n}
+CSeq: 1 INVITE
+Content-Length: 0
+
+"""
+OK = """SIP/2.0 200 OK
+Via: SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bK{n}
+From: <sip:alice@pbx.example.test>;tag=f{n}
+To: <sip:{number}@pbx.example.test>;tag=t{n}
+Call-ID: call-{n}
+CSeq: 1 INVITE
+Content-Length: 0
+
+"""
+BYE = """BYE sip:{number}@pbx.example.test SIP/2.0
+Via: SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bKb{n}
+From: <sip:alice@pbx.example.test>;tag=f{n}
+To: <sip:{number}@pbx.example.test>;tag=t{n}
+Call-ID: call-{n}
+CSeq: 2 BYE
+Content-Length: 0
+
+"""
+
+
+def test_sip_records_open_and_close_live_calls() -> None:
+    engine = FraudEngine(FraudSettings(concurrency_cap=2))
+    outputs = []
+    for n in range(3):
+        outputs += engine.on_sip(_sip(INVITE.format(n=n, number="0025261234567"), T0 + n))
+        outputs += engine.on_sip(_sip(OK.format(n=n, number="0025261234567"), T0 + n + 0.5))
+    assert [o.type for o in outputs] == ["alert", "restriction"]
+    assert engine.live.open_calls("alice", T0 + 5) and len(engine.live.open_calls("alice", T0 + 5)) == 3
+    for n in range(3):
+        engine.on_sip(_sip(BYE.format(n=n, number="0025261234567"), T0 + 10))
+    assert engine.live.by_account == {}
+    assert not engine.authorize("alice", "0025261234567", T0 + 20).allow
+    assert engine.authorize("alice", "030123456", T0 + 20).allow

@@ -1,0 +1,90 @@
+"""The service keeps restrictions across restarts in the store, with an audit trail (SQLite)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from phonewarden.fraud.cdr import Cdr
+from phonewarden.fraud.models import FraudAudit
+from phonewarden.fraud.service import FraudService
+from phonewarden.fraud.settings import FraudSettings
+from phonewarden.store.engine import make_engine
+from phonewarden.store.migrate import upgrade
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'pw.db'}")
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def test_restriction_survives_restart_and_lift_is_audited(db: Engine) -> None:
+    import time
+
+    now = time.time()
+    service = FraudService(FraudSettings(), db)
+    outputs = service.ingest(
+        [Cdr(account="acme", destination="0088213456789", start=now - 400, end=now, billsec=360)]
+    )
+    # EUR 30 to satellite in 6 min breaks the 5-minute limit
+    assert [getattr(o, "level", None) for o in outputs if o.type == "restriction"] == [2]
+    restarted = FraudService(FraudSettings(), db)
+    assert not restarted.authorize("acme", "0088213456789").allow
+    assert restarted.lift("acme", "alice")
+    assert restarted.authorize("acme", "0088213456789").allow
+    assert FraudService(FraudSettings(), db).authorize("acme", "0088213456789").allow
+    with Session(db) as session:
+        actions = [(a.action, a.actor) for a in session.scalars(select(FraudAudit).order_by(FraudAudit.id))]
+    assert actions == [("restrict", "phonewarden"), ("lift", "alice")]
+
+
+def test_unmigrated_database_does_not_stop_the_service(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    service = FraudService(FraudSettings(), engine)
+    assert service.authorize("x", "030123456").allow
+    engine.dispose()
+
+
+def test_alerts_and_restrictions_reach_syslog_through_the_outbox(tmp_path: Path) -> None:
+    import json
+    import socket
+    import time
+
+    from phonewarden.alerts.delivery import Outbox, SyslogTarget
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as receiver:
+        receiver.bind(("127.0.0.1", 0))
+        receiver.settimeout(5)
+        outbox = Outbox(tmp_path / "outbox", [SyslogTarget("127.0.0.1", receiver.getsockname()[1])])
+        service = FraudService(FraudSettings(alert_min_severity="critical"), None, outbox)
+        now = time.time()
+        service.ingest(
+            [Cdr(account="acme", destination="0088213456789", start=now - 400, end=now, billsec=360)]
+        )
+        lines = [receiver.recv(9000).decode() for _ in range(2)]
+    records = [json.loads(line.split(" - ", 2)[2]) for line in lines]
+    assert sorted(r["type"] for r in records) == ["alert", "restriction"]  # the medium alert stayed home
+    assert all(r["guard"] == "fraud" and r["account"] == "acme" for r in records)
+    assert outbox.pending() == []
+
+
+def test_lift_from_the_cli_reaches_the_running_service(db: Engine) -> None:
+    import time
+
+    from phonewarden.fraud.service import lift_in_store
+
+    now = time.time()
+    service = FraudService(FraudSettings(), db)
+    service.ingest([Cdr(account="acme", destination="0088213456789", start=now - 400, end=now, billsec=360)])
+    assert service.sync_lifts() == 0 and not service.authorize("acme", "0088213456789").allow
+    assert lift_in_store(db, "acme", "ops", time.time())
+    assert service.sync_lifts() == 1
+    assert service.authorize("acme", "0088213456789").allow
+    assert [(e.action, e.actor) for e in service.engine.book.audit][-1] == ("lift", "ops")

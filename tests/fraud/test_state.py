@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from phonewarden.fraud.state import HOURS_PER_WEEK, AccountState, Window
+
+WEEK = HOURS_PER_WEEK * 3600
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 7200), st.floats(0, 10)), min_size=1, max_size=60),
+    st.sampled_from([300, 900, 3600]),
+)
+def test_recent_equals_brute_force_over_whole_minutes(events: list[tuple[int, float]], seconds: int) -> None:
+    window = Window(86400)
+    t = 0
+    for gap, cost in events:
+        t += gap
+        window.add(float(t), cost, 1.0, 0.0)
+    expected = sum(cost for when, cost in _times(events) if when // 60 > (t - seconds) // 60)
+    assert abs(window.recent(seconds, float(t)).cost - expected) < 1e-6
+
+
+def _times(events: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    t, out = 0, []
+    for gap, cost in events:
+        t += gap
+        out.append((t, cost))
+    return out
+
+
+def test_day_window_forgets_and_stays_bounded() -> None:
+    window = Window(86400)
+    for minute in range(3 * 1440):
+        window.add(minute * 60.0, 1.0, 1.0, 0.0)
+    assert len(window.buckets) == 1440 and window.cost == 1440.0
+
+
+def _account_with_weeks(hourly_cost: float, weeks: int) -> AccountState:
+    state = AccountState(first_seen=0.0, weeks=6, window=Window(86400))
+    for hour in range(weeks * HOURS_PER_WEEK):
+        state.roll(hour * 3600.0)
+        state.hour_cost = hourly_cost if hour % HOURS_PER_WEEK == 10 else 0.0
+    state.roll(weeks * WEEK + 10 * 3600.0)
+    return state
+
+
+def test_threshold_is_robust_median_plus_mad() -> None:
+    quiet = _account_with_weeks(2.0, 3)
+    threshold = quiet.current_threshold(6.0, 1.0)
+    assert threshold is not None and threshold.samples == 9  # 3 weeks x (hour - 1, hour, hour + 1)
+    assert threshold.median_cost == 0.0 and 5.0 < threshold.cost < 10.0
+    assert _account_with_weeks(2.0, 0).current_threshold(6.0, 1.0) is None  # no full week yet
+
+
+def test_count_dialled_spans_two_windows_and_is_bounded() -> None:
+    state = AccountState(first_seen=0.0, weeks=2, window=Window(86400))
+    assert [state.count_dialled("49301", t, 600) for t in (0.0, 300.0, 700.0)] == [1, 2, 3]
+    assert state.count_dialled("49301", 1900.0, 600) == 1  # two windows later: forgotten
+    for n in range(6000):
+        state.count_dialled(str(n), 1900.0, 600)
+    assert state.dialled_overflow > 0 and len(state.dialled) <= 5000
