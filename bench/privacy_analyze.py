@@ -11,6 +11,7 @@ the Aho-Corasick matcher alone over 1,400-byte payload chunks. Prints rates and 
 from __future__ import annotations
 
 import argparse
+import resource
 import shutil
 import struct
 import subprocess
@@ -19,10 +20,11 @@ import time
 from pathlib import Path
 
 from phonewarden.capture.replay import CaptureReplay
-from phonewarden.privacy.inventory import load_inventory
+from phonewarden.privacy.geo import asn_database, data_sources
+from phonewarden.privacy.inventory import Device, load_inventory
 from phonewarden.privacy.matcher import IdentifierMatcher
 from phonewarden.privacy.policy import parse_policy
-from phonewarden.privacy.service import analyze_capture
+from phonewarden.privacy.service import Analysis, analyze_capture
 from phonewarden.wire.traffic import TrafficDecoder
 
 REPO = Path(__file__).resolve().parent.parent
@@ -56,12 +58,25 @@ def build_capture(target: int) -> Path:
     return path
 
 
-def time_tshark(path: Path) -> float:
+def time_tshark(path: Path) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system of the child) of tshark reading the capture."""
     argv = ["tshark", "-r", str(path), "-T", "fields", "-e", "ip.dst", "-e", "dns.qry.name",
             "-e", "tls.handshake.extensions_server_name", "-e", "http.host"]  # fmt: skip
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def time_analyze(path: Path, devices: list[Device]) -> tuple[float, float, Analysis]:
+    """Wall and CPU seconds of one full analysis (reading, geo data loading, verdicts included)."""
+    asn_database.cache_clear()  # each round pays the geo data loading, as a fresh `analyze` does
+    data_sources.cache_clear()
+    start, cpu = time.perf_counter(), time.process_time()
+    analysis = analyze_capture(path, devices, [parse_policy("eu")])
+    return time.perf_counter() - start, time.process_time() - cpu, analysis
 
 
 def payload_chunks(total_bytes: int) -> list[bytes]:
@@ -78,29 +93,35 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--packets", type=int, default=320_000)
     parser.add_argument("--match-mb", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     if not shutil.which("tshark"):
         sys.exit("tshark missing: apt-get install tshark")
     path = build_capture(args.packets)
     devices = load_inventory(SOURCE.with_suffix(".devices.json"))
-    start = time.perf_counter()
-    analysis = analyze_capture(path, devices, [parse_policy("eu")])
-    ours = time.perf_counter() - start
+    runs = [time_analyze(path, devices) for _ in range(args.rounds)]
+    wall, cpu, analysis = min(runs, key=lambda run: run[1])  # a shared machine: the least disturbed run
     frames = analysis.summary.frames
-    theirs = time_tshark(path)
-    print(f"capture: {path.name}, {frames} packets, {path.stat().st_size / 1e6:.1f} MB")
-    print(f"phonewarden privacy analyze: {ours:.2f} s = {frames / ours:,.0f} packets/s "
-          f"({len(analysis.destinations)} destinations, {len(analysis.leaks)} leaks)")  # fmt: skip
-    print(f"tshark fields (dst, qname, SNI, Host): {theirs:.2f} s = {frames / theirs:,.0f} packets/s")
-    print(f"ratio analyze/tshark speed: {theirs / ours:.2f}x")
+    tshark_wall, tshark_cpu = min((time_tshark(path) for _ in range(args.rounds)), key=lambda run: run[1])
+    print(
+        f"capture: {path.name}, {frames} packets, {path.stat().st_size / 1e6:.1f} MB; best of {args.rounds}"
+    )
+    print(f"phonewarden privacy analyze: {frames / cpu:,.0f} packets/s CPU ({cpu:.2f} s), "
+          f"{frames / wall:,.0f} packets/s wall ({wall:.2f} s); "
+          f"{len(analysis.destinations)} destinations, {len(analysis.leaks)} leaks")  # fmt: skip
+    print(f"tshark fields (dst, qname, SNI, Host): {frames / tshark_cpu:,.0f} packets/s CPU "
+          f"({tshark_cpu:.2f} s), {frames / tshark_wall:,.0f} packets/s wall "
+          f"({tshark_wall:.2f} s)")  # fmt: skip
+    print(f"ratio analyze/tshark speed: {tshark_cpu / cpu:.2f}x CPU, {tshark_wall / wall:.2f}x wall")
+    theirs = tshark_wall
     chunks = payload_chunks(args.match_mb << 20)
     matcher = IdentifierMatcher(devices)
     total = sum(map(len, chunks))
-    start = time.perf_counter()
+    start = time.process_time()
     hits = sum(len(matcher.scan(chunk)) for chunk in chunks)
-    scan = time.perf_counter() - start
+    scan = time.process_time() - start
     print(f"identifier matching: {len(matcher)} patterns over {total / 1e6:.0f} MB in 1,400-byte payloads: "
-          f"{total / scan / 1e6:.0f} MB/s ({hits} hits); tshark reads this capture at "
+          f"{total / scan / 1e6:.0f} MB/s CPU ({hits} hits); tshark reads this capture at "
           f"{path.stat().st_size / theirs / 1e6:.0f} MB/s")  # fmt: skip
 
 

@@ -14,14 +14,19 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
+from sqlalchemy import Engine
 
 from phonewarden.capture.replay import CaptureError
 from phonewarden.output import JsonLinesSink, decode_json_lines
 from phonewarden.privacy.detect_new import Baseline
-from phonewarden.privacy.inventory import Device, InventoryError, load_inventory
+from phonewarden.privacy.dnslogs import DnsLogError
+from phonewarden.privacy.inventory import Device, InventoryError, load_inventory, parse_inventory
 from phonewarden.privacy.policy import PolicyError, parse_policy
 from phonewarden.privacy.report import render_report
+from phonewarden.privacy.repository import load_from_store, save_to_store
 from phonewarden.privacy.service import Analysis, analyze_capture
+from phonewarden.store.engine import make_engine
+from phonewarden.store.errors import StoreError
 
 app = typer.Typer(help="Privacy monitor: destinations, countries, identifier leaks", no_args_is_help=True)
 
@@ -46,19 +51,46 @@ def analyze(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines on stdout")] = False,
     html: Annotated[Path | None, typer.Option("--html", help="write the per-device HTML report here")] = None,
+    store: Annotated[
+        bool,
+        typer.Option(
+            "--store",
+            help="save the results in the database; without --baseline, alert on "
+            "destinations no stored run has seen",
+        ),
+    ] = False,
+    stored_devices: Annotated[
+        bool, typer.Option("--stored-devices", help="use the inventory kept in the database (console/API)")
+    ] = False,
+    dns_log: Annotated[
+        list[Path] | None,
+        typer.Option("--dns-log", help="dnsmasq/Pi-hole log or Zeek dns.log: host names for addresses"),
+    ] = None,
+    database: Annotated[
+        str | None, typer.Option("--database", help="database URL (default: database_url of the settings)")
+    ] = None,
 ) -> None:
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True)  # error text is copied and grepped: never wrapped
     try:
-        inventory: list[Device] = load_inventory(devices) if devices else []
         policies = [parse_policy(text) for text in policy or []]
         known = Baseline.from_records(decode_json_lines(baseline.read_bytes())) if baseline else None
-        analysis = analyze_capture(capture, inventory, policies, known)
-    except (InventoryError, PolicyError, CaptureError) as exc:
+        inventory: list[Device] = load_inventory(devices) if devices else []
+        engine = _store_engine(database) if store or stored_devices else None
+        if engine is not None:
+            stored, stored_known = load_from_store(engine)
+            inventory = inventory + stored if stored_devices else inventory
+            known = known if known is not None or not store else stored_known
+        parse_inventory([d.to_json() for d in inventory], "inventory")  # names and IPs unique across both
+        analysis = analyze_capture(capture, inventory, policies, known, dns_log or [])
+        run_id = save_to_store(engine, analysis, str(capture), policy or []) if store and engine else None
+    except (InventoryError, PolicyError, CaptureError, StoreError, DnsLogError) as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
     except (OSError, json.JSONDecodeError, ValueError) as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
+    if run_id is not None:
+        err.print(f"stored as privacy run {run_id}")
     if html is not None:
         html.write_text(render_report(analysis), encoding="utf-8")
     if as_json:
@@ -70,6 +102,12 @@ def analyze(
         print_human(analysis, Console())
     if html is not None:
         err.print(f"report written to {html}")
+
+
+def _store_engine(database: str | None) -> Engine:
+    from phonewarden.settings import load_settings
+
+    return make_engine(database or load_settings().database_url)
 
 
 def print_human(analysis: Analysis, console: Console) -> None:

@@ -1,182 +1,252 @@
 """Frames in, destinations and leaks per device out: the privacy monitor's hot path.
 
-Wraps the kernel's PacketDecoder (link/IP/TCP reassembly) and TrafficDecoder (DNS, HTTP, TLS records),
-and adds what they do not keep: per-flow byte counts, the owning device, and payload scanning. Speed comes
-from not decoding what cannot leak: once a flow direction is known to be encrypted (TLS after its
-ClientHello, QUIC) or inbound (a server's answer), its frames are only counted, by an IPv4 fast path keyed
-on the 12 address/port bytes of the frame, without reassembly.
+Speed comes from decoding only what can leak. Plain Ethernet/IPv4 frames are looked at raw first, keyed
+on their 12 address/port bytes. A TCP direction gets its state from its first frame (its SYN; a SYN-ACK
+reuses the client direction's destination). What a device *sends* is followed in sequence order right
+here: in-order payload goes straight to decoding and scanning (a segment holding one whole HTTP request
+is read by `fasthttp`, the rest by the kernel's TrafficDecoder). The first out-of-order segment hands the
+direction to the kernel's TcpReassembler, which buffers and orders from then on. Bare ACKs, server answers
+and encrypted directions (after a TLS ClientHello, QUIC) are only counted. Everything else (IPv6, VLAN,
+fragments, other link types) takes the kernel's PacketDecoder.
 """
 
 from __future__ import annotations
 
-import ipaddress
+import struct
 from collections import Counter
+from collections.abc import Iterable
+from socket import inet_ntoa
 from typing import Any
 
 from phonewarden.core.records import Frame, Segment
-from phonewarden.privacy.findings import Destination, Leak, redacted_excerpt
+from phonewarden.privacy.dnslogs import NameAnswer
+from phonewarden.privacy.fasthttp import whole_request
+from phonewarden.privacy.findings import Destination, Leak
+from phonewarden.privacy.flows import Flow, FlowKey, FlowTable
 from phonewarden.privacy.geo import GeoLookup
 from phonewarden.privacy.inventory import Device
-from phonewarden.privacy.matcher import IdentifierMatcher
-from phonewarden.privacy.names import DOH_HOSTS, HostNames
-from phonewarden.privacy.tier2 import decoded_base64, find_unknown
+from phonewarden.privacy.names import DOH_HOSTS
+from phonewarden.privacy.scan import LeakScanner
 from phonewarden.wire.dns import DnsMessage
 from phonewarden.wire.http import HttpRequest
-from phonewarden.wire.tls import ClientHello, looks_like_tls
-from phonewarden.wire.traffic import DNS_PORTS, TrafficDecoder
+from phonewarden.wire.tls import ClientHello
+from phonewarden.wire.traffic import DNS_PORTS, NetworkRecord, TrafficDecoder
 
-SKIP_PORTS = frozenset({67, 68, 546, 547})  # DHCP carries the MAC to the local server by design
-MAX_CLEAR_BYTES = 1 << 20  # a plaintext direction is scanned for its first MiB, then only counted
-
-
-class _Flow:
-    """One direction of one connection, as the privacy monitor sees it."""
-
-    __slots__ = ("bulk", "dest", "outbound", "scanned", "tail")
-
-    def __init__(self, dest: Destination, outbound: bool) -> None:
-        self.dest = dest
-        self.outbound = outbound
-        self.bulk = False  # only count bytes from now on
-        self.tail = b""  # end of the previous segment, so a pattern split across segments is found
-        self.scanned = 0
-
-    def count(self, time: float, size: int) -> None:
-        dest = self.dest
-        if self.outbound:
-            dest.bytes_out += size
-            dest.packets_out += 1
-        else:
-            dest.bytes_in += size
-            dest.packets_in += 1
-        dest.last_seen = time
+_FIN, _SYN, _RST, _FIN_RST = 0x01, 0x02, 0x04, 0x05
+_MASK = 0xFFFFFFFF
+_SYN_HEADER = struct.Struct("!HHIIBBHHH")  # a bare TCP header, to start the kernel's stream at a position
 
 
 class PrivacyEngine:
     def __init__(self, devices: list[Device], geo: GeoLookup | None = None, max_flows: int = 131072) -> None:
         self.devices = devices
-        self.by_ip = {ip: d.name for d in devices for ip in d.ips}
-        self.by_mac = {bytes.fromhex(m.replace(":", "")): d.name for d in devices for m in d.macs}
-        self.auto = not devices  # no inventory: every private address is a device of its own
-        self.matcher = IdentifierMatcher(devices)
-        self.geo = geo or GeoLookup()
-        self.names = HostNames()
+        self.table = FlowTable(devices, geo or GeoLookup(), max_flows)
+        self.scanner = LeakScanner(devices)
         self.decoder = TrafficDecoder()
         self.max_flows = max_flows
-        self.destinations: dict[tuple[str, str, str, int], Destination] = {}
-        self.leaks: dict[tuple[Any, ...], Leak] = {}
-        self.stats: Counter[str] = Counter()
-        self._flows: dict[tuple[str, int, str, int], _Flow | None] = {}
-        self._fast: dict[bytes, _Flow] = {}  # IPv4 address/port bytes -> a flow that is only counted
-        self._known: set[bytes] = set()  # IPv4 address/port bytes of flows being decoded
+        self._raw: dict[bytes, Flow] = {}  # IPv4 TCP address/port bytes -> the directions in table.flows
+        self._raw_udp: dict[bytes, Flow] = {}  # IPv4 UDP directions that are only counted
         self.last_time = 0.0
 
+    @property
+    def destinations(self) -> dict[tuple[str, str, str, int], Destination]:
+        return self.table.destinations
+
+    @property
+    def leaks(self) -> dict[tuple[Any, ...], Leak]:
+        return self.scanner.leaks
+
+    def learn_names(self, answers: Iterable[NameAnswer]) -> int:
+        """Names from DNS logs (`dnslogs`), for destinations the capture saw no DNS answer for."""
+        learnt = 0
+        for answer in answers:
+            device = self.table.device(answer.client, b"")
+            if device is not None:
+                self.table.names.learn_logged(device, answer.address, answer.name)
+                learnt += 1
+        return learnt
+
     def feed(self, frame: Frame) -> None:
-        data = frame.data
-        self.last_time = frame.time
-        if frame.linktype == 1 and len(data) >= 42 and data[12] == 8 and data[13] == 0 and data[14] == 0x45:
-            key = data[26:38]
-            flow = self._fast.get(key)
-            if flow is not None and not data[20] & 0x3F | data[21]:  # not a fragment
-                total = data[16] << 8 | data[17]
+        self.feed_all((frame,))
+
+    def feed_all(self, frames: Iterable[Frame]) -> int:
+        """Feed every frame; returns how many. One loop with local names: this is the per-packet cost."""
+        raw_get, raw_udp_get, count = self._raw.get, self._raw_udp.get, 0
+        time = self.last_time
+        for frame in frames:
+            count += 1
+            data = frame.data
+            time = frame.time
+            if (frame.linktype == 1 and len(data) >= 54 and data[12] == 8 and data[13] == 0
+                    and data[14] == 0x45 and not data[20] & 0x3F | data[21]):  # fmt: skip
                 if data[23] == 6:
-                    size = total - 20 - ((data[46] >> 4) << 2) if len(data) > 46 else 0
-                else:
-                    size = total - 28
-                if size > 0:
-                    flow.count(frame.time, size)
-                return
-            if (
-                key in self._known
-                and data[23] == 6
-                and len(data) == 14 + (data[16] << 8 | data[17])  # not truncated, no Ethernet padding games
-                and (data[16] << 8 | data[17]) == 20 + ((data[46] >> 4) << 2)
-                and not data[47] & 0x07  # no SYN/FIN/RST: a bare ACK changes nothing we track
-            ):
-                return
-        decoder = self.decoder
-        for segment in decoder.packets.feed(frame):
-            flow = self._flow(segment, frame)
+                    flow = raw_get(data[26:38])
+                    flags = data[47]
+                    if flow is None or flags & _SYN:
+                        flow = self._raw_tcp_flow(data, time, flags)
+                    size = (data[16] << 8 | data[17]) - 20 - ((data[46] >> 4) << 2)
+                    if flow.bulk:
+                        if size > 0:
+                            dest = flow.dest
+                            if flow.outbound:
+                                dest.bytes_out += size
+                                dest.packets_out += 1
+                            else:
+                                dest.bytes_in += size
+                                dest.packets_in += 1
+                            dest.last_seen = time
+                    elif size > 0 or flags & _FIN_RST:  # a bare SYN was taken by _raw_tcp_flow
+                        self.last_time = time
+                        self._tcp(flow, data, time, flags, size)
+                    continue  # a bare ACK changes nothing tracked here
+                if data[23] == 17:
+                    flow = raw_udp_get(data[26:38])
+                    if flow is not None:
+                        flow.count(time, (data[16] << 8 | data[17]) - 28)
+                        continue
+            self.last_time = time
+            self._decode(frame)
+        self.last_time = time
+        return count
+
+    def _tcp(self, flow: Flow, data: bytes, time: float, flags: int, size: int) -> None:
+        """A sent TCP frame with payload or SYN/FIN/RST, in sequence order; the kernel takes over on a gap."""
+        end = 14 + (data[16] << 8 | data[17])
+        if flow.kernel:
+            self._kernel_tcp(flow, time, data[34:end])
+            return
+        if flags & _RST:
+            self._close(flow)
+            return
+        seq = data[38] << 24 | data[39] << 16 | data[40] << 8 | data[41]
+        if flags & _SYN:
+            seq = (seq + 1) & _MASK  # data on a SYN (TCP Fast Open) starts after it
+        elif flow.next_seq < 0:
+            flow.next_seq = seq  # picked up mid-stream
+        if size <= 0:
+            if seq != flow.next_seq:
+                self._to_kernel(flow, time, data[34:end])
+            elif flags & _FIN:
+                self._close(flow)
+            return
+        payload = data[end - size : end]
+        if seq != flow.next_seq or len(payload) != size:  # a gap, a retransmission, a snap-length cut
+            self._to_kernel(flow, time, data[34:end])
+            return
+        flow.next_seq = (seq + size) & _MASK
+        self._segment(flow, Segment(time, "tcp", *flow.key, payload))
+        if flags & _FIN:
+            self._close(flow)
+
+    def _to_kernel(self, flow: Flow, time: float, tcp_bytes: bytes) -> None:
+        """From now on the kernel's reassembler orders this direction, starting where we stopped."""
+        flow.kernel = True
+        src, sport, dst, dport = flow.key
+        start = _SYN_HEADER.pack(sport, dport, (flow.next_seq - 1) & _MASK, 0, 0x50, _SYN, 0, 0, 0)
+        self.decoder.packets.tcp.feed(time, src, dst, start)
+        self._kernel_tcp(flow, time, tcp_bytes)
+
+    def _kernel_tcp(self, flow: Flow, time: float, tcp_bytes: bytes) -> None:
+        src, _, dst, _ = flow.key
+        for segment in self.decoder.packets.tcp.feed(time, src, dst, tcp_bytes):
+            self._segment(flow, segment)
+        self._closed()
+
+    def _close(self, flow: Flow) -> None:
+        self.decoder.streams.pop(flow.key, None)
+        self.table.forget(flow.key)
+        flow.bulk = True
+
+    def _decode(self, frame: Frame) -> None:
+        data = frame.data
+        for segment in self.decoder.packets.feed(frame):
+            key = (segment.src, segment.sport, segment.dst, segment.dport)
+            flow = self.table.flows.get(key)
             if flow is None:
-                self.stats["unattributed_bytes"] += len(segment.payload)
-                continue
-            flow.count(segment.time, len(segment.payload))
-            if flow.bulk:
-                continue
-            records = decoder.segment(segment)
-            for record in records:
+                macs = (data[6:12], data[0:6]) if frame.linktype == 1 else (b"", b"")
+                flow = self.table.new_flow(segment.transport, key, segment.time, *macs)
+            self._segment(flow, segment)
+            if flow.bulk and segment.transport == "udp" and _plain_ipv4(frame):
+                if len(self._raw_udp) >= self.max_flows:
+                    self._raw_udp.clear()
+                self._raw_udp[data[26:38]] = flow  # an encrypted or skipped UDP direction: counted raw
+        self._closed()
+
+    def _segment(self, flow: Flow, segment: Segment) -> None:
+        flow.count(segment.time, len(segment.payload))
+        if flow.bulk:
+            return
+        outbound_udp = flow.outbound and segment.transport == "udp"
+        request = (
+            whole_request(segment.payload)
+            if flow.outbound and not flow.scanned and not outbound_udp
+            else None
+        )
+        if request is not None:
+            self._record(flow, "http", request, segment)  # the stream's next bytes start afresh
+        elif outbound_udp and segment.dport in DNS_PORTS and segment.payload[2:3] < b"\x80":
+            flow.dest.protocol = "dns"  # a query: only scanned (its names may leak), nothing to learn
+        else:
+            for record in self.decoder.segment(segment):
                 self._record(flow, record.type, record.body, segment)
-            if not flow.bulk and flow.outbound:
-                self._scan(flow, segment)
-            if frame.linktype == 1 and data[14:15] == b"\x45":
-                if flow.bulk:
-                    self._fast[data[26:38]] = flow
-                elif len(self._known) < self.max_flows:
-                    self._known.add(data[26:38])
-        for closed in decoder.packets.pop_closed():
-            decoder.streams.pop(closed, None)
-            self._flows.pop(closed, None)
-        if len(self._fast) > self.max_flows:
-            self._fast.clear()  # rebuilt from the next packet of each live flow
-            self._known.clear()
+        if flow.outbound and not flow.bulk:
+            self.scanner.scan_stream(flow, segment)
 
-    def _device(self, address: str, frame_mac: bytes) -> str | None:
-        device = self.by_ip.get(address)
-        if device is None and frame_mac in self.by_mac:
-            device = self.by_ip[address] = self.by_mac[frame_mac]  # learnt: this MAC uses this address
-        if device is None and self.auto and self.geo.place(address).scope in ("private", "link-local"):
-            device = address
-        return device
+    def _closed(self) -> None:
+        for key in self.decoder.packets.pop_closed():
+            self.decoder.streams.pop(key, None)
+            self.table.forget(key)
 
-    def _flow(self, segment: Segment, frame: Frame) -> _Flow | None:
+    def feed_record(self, record: NetworkRecord[Any]) -> None:
+        """A decoded record from elsewhere (the HEP listener in `serve`): its payload is scanned as sent."""
+        segment = record.segment
+        self.last_time = segment.time
         key = (segment.src, segment.sport, segment.dst, segment.dport)
-        if key in self._flows:
-            return self._flows[key]
-        ethernet = frame.linktype == 1
-        outbound = True
-        device = self._device(segment.src, frame.data[6:12] if ethernet else b"")
-        if device is None:
-            outbound = False
-            device = self._device(segment.dst, frame.data[0:6] if ethernet else b"")
-        if len(self._flows) >= self.max_flows:
-            del self._flows[next(iter(self._flows))]
-            self.stats["flow_evictions"] += 1
-        if device is None:
-            self._flows[key] = None
-            return None
-        remote, port = (segment.dst, segment.dport) if outbound else (segment.src, segment.sport)
-        flow = _Flow(self._destination(device, segment, remote, port), outbound)
-        if not outbound and not (segment.transport == "udp" or segment.sport in DNS_PORTS):
-            flow.bulk = True  # a server's TCP answer: counted, not decoded
-        if segment.transport == "udp" and port == 443:
-            flow.dest.protocol, flow.dest.opaque, flow.bulk = "quic", "quic", True
-        elif port == 853:
-            flow.dest.protocol, flow.dest.opaque, flow.bulk = "dot", "dot", True
-        elif segment.sport in SKIP_PORTS or segment.dport in SKIP_PORTS:
-            flow.bulk = True
-        self._flows[key] = flow
+        flow = self.table.flows.get(key) or self.table.new_flow(
+            segment.transport, key, segment.time, b"", b""
+        )
+        flow.count(segment.time, len(segment.payload))
+        if flow.bulk:
+            return
+        self._record(flow, record.type, record.body, segment)
+        if flow.outbound and not flow.bulk:
+            self.scanner.scan_stream(flow, segment)
+
+    def _raw_tcp_flow(self, data: bytes, time: float, flags: int) -> Flow:
+        flow = self._answer(data) if flags & 0x12 == 0x12 else None
+        if flow is None:
+            key: FlowKey = (inet_ntoa(data[26:30]), data[34] << 8 | data[35],
+                            inet_ntoa(data[30:34]), data[36] << 8 | data[37])  # fmt: skip
+            flow = None if flags & _SYN else self.table.flows.get(key)
+            if flow is None:
+                self.decoder.streams.pop(key, None)  # a reused 4-tuple must be classified again
+                flow = self.table.new_flow("tcp", key, time, data[6:12], data[0:6])
+            if flags & _SYN:  # the stream starts after the SYN: its own frame needs nothing else
+                flow.next_seq = (data[38] << 24 | data[39] << 16 | data[40] << 8 | data[41]) + 1 & _MASK
+        if len(self._raw) >= self.max_flows:
+            self._raw.clear()  # rebuilt from the next frame of each live direction
+            self.table.stats["raw_table_resets"] += 1
+        self._raw[data[26:38]] = flow
         return flow
 
-    def _destination(self, device: str, segment: Segment, remote: str, port: int) -> Destination:
-        key = (device, segment.transport, remote, port)
-        dest = self.destinations.get(key)
-        if dest is None:
-            place = self.geo.place(remote)
-            dest = Destination(device, segment.transport, remote, port, segment.time, segment.time)
-            dest.country, dest.org, dest.uncertain, dest.scope = (
-                place.country, place.org, place.uncertain, place.scope)  # fmt: skip
-            name = self.names.lookup(device, remote, segment.time)
-            if name:
-                dest.host, dest.host_source = name, "dns"
-            self.destinations[key] = dest
-        return dest
+    def _answer(self, data: bytes) -> Flow | None:
+        """A SYN-ACK answering a device's SYN seen a moment ago: that direction is only counted."""
+        forward = self._raw.get(data[30:34] + data[26:30] + data[36:38] + data[34:36])
+        if forward is None or not forward.outbound or (data[34] << 8 | data[35]) in DNS_PORTS:
+            return None  # not a device's connection, or DNS over TCP, whose answers are decoded
+        return self.table.answer(forward)
 
-    def _record(self, flow: _Flow, kind: str, body: Any, segment: Segment) -> None:
+    def _record(self, flow: Flow, kind: str, body: Any, segment: Segment) -> None:
         dest = flow.dest
-        if kind == "dns" and isinstance(body, DnsMessage):
+        if kind == "http" and isinstance(body, HttpRequest):
+            dest.protocol = "http"
+            if body.host:
+                dest.host, dest.host_source = body.host.split(":")[0].lower(), "http"
+            self.scanner.scan_http(flow, body, segment)
+        elif kind == "dns" and isinstance(body, DnsMessage):
             dest.protocol = "dns"
             if not flow.outbound:
-                self.names.learn_dns(dest.device, body, segment.time)
+                self.table.names.learn_dns(dest.device, body, segment.time)
         elif kind == "tls" and isinstance(body, ClientHello):
             dest.protocol = "tls"
             if body.sni:
@@ -185,76 +255,22 @@ class PrivacyEngine:
             if not body.sni:
                 dest.opaque = dest.opaque or "tls-no-sni"
             flow.bulk = True
-        elif kind == "http" and isinstance(body, HttpRequest):
-            dest.protocol = "http"
-            if body.host:
-                dest.host, dest.host_source = body.host.split(":")[0].lower(), "http"
-            self._scan_http(flow, body, segment)
         elif kind == "sip":
             dest.protocol = "sip"
-
-    def _scan(self, flow: _Flow, segment: Segment) -> None:
-        payload = segment.payload
-        if not flow.scanned and looks_like_tls(payload):
-            flow.bulk, flow.dest.protocol = True, "tls"
-            return
-        flow.scanned += len(payload)
-        if flow.scanned > MAX_CLEAR_BYTES:
-            flow.bulk = True
-        tail = flow.tail
-        data = tail + payload if tail else payload
-        for hit in self.matcher.scan(data):
-            if hit.end > len(tail):
-                self._leak(flow, hit.owner.identifier, hit.owner.encoding, "high", data, hit.start, hit.end,
-                           segment.time, hit.owner.device)  # fmt: skip
-        keep = self.matcher.longest - 1
-        flow.tail = data[-keep:] if keep > 0 and segment.transport == "tcp" else b""
-
-    def _scan_http(self, flow: _Flow, request: HttpRequest, segment: Segment) -> None:
-        """What the raw scan cannot see: base64 bodies wrapped at 76 characters, and tier 2."""
-        body = request.body
-        unwrapped = body.replace(b"\r\n", b"").replace(b"\n", b"") if b"\n" in body else b""
-        if unwrapped:
-            for hit in self.matcher.scan(unwrapped):
-                self._leak(flow, hit.owner.identifier, hit.owner.encoding, "high", unwrapped, hit.start,
-                           hit.end, segment.time, hit.owner.device)  # fmt: skip
-        known = {v for d in self.devices for values in d.identifiers.values() for v in values}
-        clear = request.target.encode("latin-1", "replace") + b"\n" + body
-        texts = [(clear, "plain")]
-        decoded = decoded_base64(body)
-        if decoded:
-            texts.append((decoded, "base64"))
-        for text, encoding in texts:
-            for found in find_unknown(text):
-                if found.value not in known:
-                    self._leak(flow, found.identifier, encoding, "low", text, found.start, found.end,
-                               segment.time, flow.dest.device, found.field_name)  # fmt: skip
-
-    def _leak(self, flow: _Flow, identifier: str, encoding: str, confidence: str, data: bytes, start: int,
-              end: int, time: float, device: str, field_name: str | None = None) -> None:  # fmt: skip
-        dest = flow.dest
-        if device != dest.device:
-            self.stats["foreign_identifier_hits"] += 1  # another device's value passing through this one
-        key = (dest.device, identifier, encoding, dest.transport, dest.address, dest.port, device)
-        leak = self.leaks.get(key)
-        if leak is not None:
-            leak.count += 1
-            return
-        evidence = redacted_excerpt(data, start, end)
-        if device != dest.device:
-            evidence = f"(identifier of {device}) {evidence}"
-        leak = Leak(time, dest.device, identifier, encoding, confidence, dest, evidence, field_name)
-        self.leaks[key] = leak
 
     @property
     def anomalies(self) -> Counter[str]:
         merged = Counter(self.decoder.anomalies)
-        merged.update(self.stats)
+        merged.update(self.table.stats)
+        merged.update(self.scanner.stats)
+        unattributed = self.table.nobody.dest.bytes_out
+        if unattributed:
+            merged["unattributed_bytes"] = unattributed
         return merged
 
 
-def is_public(address: str) -> bool:
-    try:
-        return ipaddress.ip_address(address).is_global
-    except ValueError:
-        return False
+def _plain_ipv4(frame: Frame) -> bool:
+    """Ethernet, IPv4 without options, not a fragment: the frames the raw path keys on."""
+    data = frame.data
+    return frame.linktype == 1 and len(data) >= 42 and data[12:15] == b"\x08\x00\x45" and not (
+        data[20] & 0x3F | data[21])  # fmt: skip

@@ -1,40 +1,79 @@
-"""Live mode inside `phonewarden serve`: frames from live capture feed the engine; records from the HEP
-listener carry no device traffic worth scanning (SIP signalling only) and are ignored here.
+"""Live mode inside `phonewarden serve`: whatever `serve` hands over feeds one long-running engine.
 
-`on_record` accepts a `Frame` (from live capture) and anything else is skipped; `snapshot()` gives the
-current analysis (destinations, leaks, verdicts) for the API and console.
+- a `Frame` (from live capture on `capture.interface`, a mirror port or the router's LAN side) is the
+  real input: every destination, name and leak comes from frames;
+- a `NetworkRecord` (what the HEP listener gives: SIP signalling copied by a proxy) is scanned as a
+  message its sender sent, so a phone putting its MAC or serial into SIP headers is caught even without
+  a capture; it adds SIP destinations only;
+- anything else is counted in `ignored` and dropped.
+
+The inventory is `[privacy] devices_file`, else the one stored in the database (console/API). `snapshot()`
+gives the analysis so far; `stop()` stores it as a run (source "live") when the tables exist.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+
+from sqlalchemy import Engine
 
 from phonewarden.core.records import Frame
 from phonewarden.privacy.engine import PrivacyEngine
-from phonewarden.privacy.inventory import load_inventory
+from phonewarden.privacy.inventory import Device, load_inventory
 from phonewarden.privacy.policy import parse_policy
+from phonewarden.privacy.repository import load_from_store, save_to_store
 from phonewarden.privacy.service import Analysis, finish
+from phonewarden.store.errors import StoreError
+from phonewarden.wire.traffic import NetworkRecord
+
+log = logging.getLogger(__name__)
 
 
 class LivePrivacy:
-    def __init__(self, settings: Any) -> None:
+    def __init__(self, settings: Any, store: Engine | None = None) -> None:
         section = settings.privacy
-        devices = load_inventory(section.devices_file) if section.devices_file else []
+        self.store = store
+        self.policy_texts = list(section.policies)
         self.policies = [parse_policy(text) for text in section.policies]
-        self.engine = PrivacyEngine(devices, max_flows=section.max_flows)
+        self.engine = PrivacyEngine(self._devices(section.devices_file), max_flows=section.max_flows)
         self.frames = 0
+        self.records = 0
+        self.ignored = 0
+
+    def _devices(self, devices_file: Any) -> list[Device]:
+        if devices_file:
+            return load_inventory(devices_file)
+        if self.store is None:
+            return []
+        try:
+            return load_from_store(self.store)[0]
+        except StoreError as exc:
+            log.warning("privacy live mode: no stored inventory (%s); every private address is a device", exc)
+            return []
 
     def on_record(self, record: Any) -> None:
         if isinstance(record, Frame):
             self.engine.feed(record)
             self.frames += 1
+        elif isinstance(record, NetworkRecord):
+            self.engine.feed_record(record)
+            self.records += 1
+        else:
+            self.ignored += 1
 
     def snapshot(self) -> Analysis:
-        return finish(self.engine, self.frames, self.policies, None)
+        return finish(self.engine, self.frames + self.records, self.policies, None)
 
     async def stop(self) -> None:
-        return None
+        if self.store is None or not self.frames + self.records:
+            return
+        try:
+            run_id = save_to_store(self.store, self.snapshot(), "live", self.policy_texts)
+            log.info("privacy live mode: stored as privacy run %d", run_id)
+        except StoreError as exc:
+            log.warning("privacy live mode: results not stored: %s", exc)
 
 
-def start(settings: Any, engine: Any) -> LivePrivacy:
-    return LivePrivacy(settings)
+def start(settings: Any, engine: Engine | None) -> LivePrivacy:
+    return LivePrivacy(settings, engine)

@@ -25,6 +25,7 @@ class HostNames:
     def __init__(self, max_keys: int = 65536) -> None:
         self._answers: TtlMap[tuple[str, str], str] = TtlMap(ttl=MAX_TTL, max_keys=max_keys)
         self._ttl: dict[tuple[str, str], float] = {}
+        self._logged: dict[tuple[str, str], str] = {}
 
     def learn_dns(self, device: str, message: DnsMessage, now: float) -> None:
         """Remember the A/AAAA (and CNAME-chained) answers of a response the device received."""
@@ -39,11 +40,16 @@ class HostNames:
                     self._ttl.clear()
                 self._ttl[key] = now + min(max(float(answer.ttl), MIN_TTL), MAX_TTL)
 
+    def learn_logged(self, device: str, address: str, name: str) -> None:
+        """A name from a resolver's log: used when the capture saw no answer; bounded, the last one wins."""
+        if len(self._logged) < self._answers.max_keys or (device, address) in self._logged:
+            self._logged[(device, address)] = name
+
     def lookup(self, device: str, address: str, now: float) -> str | None:
         key = (device, address)
         name = self._answers.get(key, now)
         if name is None or self._ttl.get(key, now + 1) < now:
-            return None
+            return self._logged.get(key)
         return name
 
     @property

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import gc
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,6 +12,7 @@ from typing import Any
 from phonewarden.capture.replay import CaptureReplay
 from phonewarden.core.records import Frame, iso_time
 from phonewarden.privacy.detect_new import Baseline, new_destinations
+from phonewarden.privacy.dnslogs import NameAnswer, read_dns_log
 from phonewarden.privacy.engine import PrivacyEngine
 from phonewarden.privacy.findings import Destination, Leak, NewDestination, Verdict
 from phonewarden.privacy.geo import data_sources
@@ -82,13 +85,26 @@ def analyze_frames(
     devices: list[Device],
     policies: list[Policy],
     baseline: Baseline | None = None,
+    names: Iterable[NameAnswer] = (),
 ) -> Analysis:
     engine = PrivacyEngine(devices)
-    count = 0
-    for frame in frames:
-        engine.feed(frame)
-        count += 1
+    engine.learn_names(names)
+    with _no_cycle_collection():
+        count = engine.feed_all(frames)
     return finish(engine, count, policies, baseline)
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """The engine makes no reference cycles, but its many live flow objects made the cyclic collector's
+    full passes cost ~20% of a replay (measured with cProfile and gc.disable, 2026-11-25)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def finish(engine: PrivacyEngine, frames: int, policies: list[Policy], baseline: Baseline | None) -> Analysis:
@@ -108,6 +124,11 @@ def finish(engine: PrivacyEngine, frames: int, policies: list[Policy], baseline:
 
 
 def analyze_capture(
-    path: Path, devices: list[Device], policies: list[Policy], baseline: Baseline | None = None
+    path: Path,
+    devices: list[Device],
+    policies: list[Policy],
+    baseline: Baseline | None = None,
+    dns_logs: Iterable[Path] = (),
 ) -> Analysis:
-    return analyze_frames(CaptureReplay(path), devices, policies, baseline)
+    names = [answer for log in dns_logs for answer in read_dns_log(log)]
+    return analyze_frames(CaptureReplay(path), devices, policies, baseline, names)

@@ -20,10 +20,14 @@ from stdnum import imsi as std_imsi
 from stdnum import luhn
 from stdnum import mac as std_mac
 
-# key, then up to 3 quote/space chars, `:` or `=`, up to 3 more, then the value
+# A whole key (not the tail of a longer word: that would make the search quadratic in long base64 or
+# hex runs), then up to 3 quote/space chars, `:` or `=`, up to 3 more, then the value. Possessive: the
+# separator can never be a key character, so giving back key characters can never help.
 _KEY_VALUE = re.compile(
-    rb"([A-Za-z][A-Za-z0-9_\-]{0,30})[\"' ]{0,3}[:=][\"' ]{0,3}([0-9A-Fa-f][0-9A-Fa-f:\-]{5,23})"
+    rb"(?<![A-Za-z0-9_\-])([A-Za-z][A-Za-z0-9_\-]*+)"
+    rb"[\"' ]{0,3}[:=][\"' ]{0,3}([0-9A-Fa-f][0-9A-Fa-f:\-]{5,23})"
 )
+MAX_FIELD_NAME = 32  # a longer key is reported by its end, where the field's own name usually is
 _KEY_KINDS = (("iccid", "iccid"), ("imsi", "imsi"), ("imei", "imei"), ("cellid", "cell_id"),
               ("cell_id", "cell_id"), ("macid", "mac"), ("macaddr", "mac"), ("mac_address", "mac"),
               ("mac", "mac"))  # fmt: skip
@@ -76,9 +80,13 @@ def valid(kind: str, value: str) -> bool:
 
 def find_unknown(data: bytes) -> list[UnknownIdentifier]:
     """Field-named, validated identifiers in `data` (tier 2)."""
-    found = []
+    found: list[UnknownIdentifier] = []
+    lowered = data.lower()  # every key _KEY_KINDS knows contains one of these (a regex is 5x slower)
+    if not (b"mac" in lowered or b"imei" in lowered or b"imsi" in lowered or b"iccid" in lowered
+            or b"cell" in lowered):  # fmt: skip
+        return found
     for match in _KEY_VALUE.finditer(data):
-        key = match.group(1).decode("ascii")
+        key = match.group(1)[-MAX_FIELD_NAME:].decode("ascii")
         kind = key_kind(key)
         if kind is None:
             continue
