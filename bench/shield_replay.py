@@ -3,7 +3,8 @@
 1. Replay bench/out/sip-400k.pcap (built by bench/decode_sip.py from the committed real captures) through
    decoder + all shield detectors + policy, in process and via `phonewarden shield replay --json`, against
    the tshark command of bench/decode_sip.py on the same file in the same run. Target: >= 3x tshark.
-2. In a fresh process: 1,000,000 OPTIONS from distinct spoofed sources with a real flooder (one request in
+2. In a fresh process: 1,000,000 requests (OPTIONS, REGISTER and every method with a flood limit of its own)
+   from distinct spoofed sources with a real flooder (one request in
    50) inside; peak RSS must stay <= 512 MB and the flooder must still be banned.
 """
 
@@ -63,19 +64,22 @@ def spoofed_flood(total: int) -> None:
     """Runs in its own process: prints 'banned=<bool> rss_mb=<peak> seconds=<t> evictions=<n>'."""
     service = ShieldService(ShieldSettings())
     template = (
-        "OPTIONS sip:pbx.example.test SIP/2.0\r\nVia: SIP/2.0/UDP {src}:5060;branch=z9hG4bK{n}\r\n"
+        "{m} sip:pbx.example.test SIP/2.0\r\nVia: SIP/2.0/UDP {src}:5060;branch=z9hG4bK{n}\r\n"
         "From: <sip:probe@pbx.example.test>;tag={n}\r\nTo: <sip:pbx.example.test>\r\nCall-ID: {n}@x\r\n"
-        "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+        "CSeq: 1 {m}\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
     )
+    # Every method with a limit of its own fills its own bucket table too: the worst case for memory.
+    methods = ["OPTIONS", "REGISTER", *service.settings.flood_method_requests]
     started = time.perf_counter()
     for n in range(total):
         src = f"{10 + (n >> 24) % 200}.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}" if n % 50 else ATTACKER
-        raw = template.format(src=src, n=n).encode()
+        raw = template.format(m=methods[n % len(methods)], src=src, n=n).encode()
         segment = Segment(1_700_000_000 + n / 20_000, "udp", src, 5060, "198.51.100.1", 5060, raw)
         service.process(NetworkRecord("sip", segment, parse_sip(raw)))
     seconds = time.perf_counter() - started
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    evictions = service.flood.requests.evictions
+    flood = [service.flood.requests, *service.flood.per_method.values()]
+    evictions = f"{sum(b.evictions for b in flood)}/{service.matcher.pending.evictions}"
     print(
         f"banned={ATTACKER in service.banned} rss_mb={rss_mb:.0f} seconds={seconds:.1f} evictions={evictions}"
     )
@@ -115,7 +119,8 @@ def main() -> None:
     print(
         f"spoofed flood: {args.spoofed} distinct sources in {facts['seconds']} s, "
         f"peak RSS {facts['rss_mb']} MB "
-        f"(limit {RSS_LIMIT_MB}), {facts['evictions']} evictions, real flooder banned: {facts['banned']}"
+        f"(limit {RSS_LIMIT_MB}), evictions flood/pending {facts['evictions']}, "
+        f"real flooder banned: {facts['banned']}"
     )
     if facts["banned"] != "True" or float(facts["rss_mb"]) > RSS_LIMIT_MB:
         sys.exit("spoofed-flood check failed")

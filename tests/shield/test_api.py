@@ -49,3 +49,39 @@ def test_feed_before_migration_is_503_with_the_remedy(clean_env: Path) -> None:
         response = http.get("/api/v1/shield/feed.txt")
     api.ban_store.cache_clear()
     assert response.status_code == 503 and "phonewarden db upgrade" in response.json()["detail"]
+
+
+def test_serve_with_config_serves_the_bans_of_that_config(clean_env: Path) -> None:
+    """`phonewarden --config X serve` must read X's database, not the one of the environment's defaults."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from tests.conftest import free_port
+
+    port = free_port()
+    config = clean_env / "elsewhere.toml"
+    config.write_text(
+        f'data_dir = "{clean_env / "elsewhere"}"\nlog_level = "warning"\n'
+        f'[console]\nhost = "127.0.0.1"\nport = {port}\n[hep]\nenabled = false\n'
+    )
+    binary = str(Path(sys.executable).parent / "phonewarden")
+    subprocess.run([binary, "--config", str(config), "db", "upgrade"], check=True, capture_output=True)
+    settings = load_settings(config)
+    BanStore(make_engine(settings.database_url)).save_ban("203.0.113.77", 600, ["scanner: test"], 1)
+    assert settings.database_url != load_settings().database_url  # the default would be another database
+    server = subprocess.Popen([binary, "--config", str(config), "serve"], stderr=subprocess.PIPE)
+    try:
+        deadline, body = time.monotonic() + 30, None
+        while body is None and time.monotonic() < deadline:
+            assert server.poll() is None, f"serve exited: {server.stderr.read() if server.stderr else ''!r}"
+            try:
+                url = f"http://127.0.0.1:{port}/api/v1/shield/feed.txt"
+                body = urllib.request.urlopen(url, timeout=3).read().decode()
+            except OSError:
+                time.sleep(0.2)
+        assert body == "203.0.113.77\n"
+    finally:
+        server.terminate()
+        server.wait(timeout=15)

@@ -40,3 +40,15 @@ def test_ipv6_sources_in_one_slash_64_are_one_key() -> None:
     assert keys == {"2001:db8::/64"}
     results = [detector.observe(source_key(f"2001:db8::{n:x}"), message, n * 0.001) for n in range(1, 80)]
     assert any(results)
+
+
+def test_a_method_with_its_own_lower_limit_floods_before_the_all_methods_limit() -> None:
+    detector = FloodDetector(Reporter("flood", 10, 1000, 3), 50, 2, 1000, {"invite": 20})
+    invite = request("198.51.100.9", 0.0, "INVITE").body
+    results = [detector.observe("198.51.100.9", invite, 1.0) for n in range(30)]
+    found = [r for r in results if r is not None]
+    assert results.index(found[0]) == 20 and len(found) == 1
+    assert found[0].evidence["limit"] == 20 and "INVITE requests" in found[0].reason
+    options = request("198.51.100.10", 0.0, "OPTIONS").body
+    assert all(detector.observe("198.51.100.10", options, 1.0) is None for n in range(30))
+    assert set(detector.sizes()) == {"flood_keys", "flood_keys_INVITE"}

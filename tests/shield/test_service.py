@@ -139,3 +139,18 @@ def test_hostile_message_sequences_never_break_the_service(messages: list[Any]) 
         for output in service.process(NetworkRecord("sip", segment, parse_sip(raw))):
             assert output.to_json()["type"] in ("finding", "ban")
     assert service.summary().to_json()["sip_messages"] == len(messages)
+
+
+def test_an_enumerator_against_a_server_that_challenges_everyone_is_banned() -> None:
+    """Asterisk alwaysauthreject: every probe is answered 401; the phones behind one NAT are not banned."""
+    service = ShieldService(ShieldSettings())
+    records = _nat_burst("198.51.100.20", 0.0)
+    for n in range(40):
+        t = 10 + n * 0.05
+        records += [
+            request("203.0.113.67", t, user=str(100 + n), call_id=f"e{n}", ua="friendly"),
+            response("203.0.113.67", t + 0.001, 401, call_id=f"e{n}"),
+        ]
+    bans = [o for o in _run(service, records) if isinstance(o, Decision)]
+    assert [b.source for b in bans] == ["203.0.113.67"]
+    assert "challenged" in bans[0].reasons[0]

@@ -42,3 +42,27 @@ def test_bad_values_name_the_key(tmp_path: Path, clean_env: Path, toml: str, mes
     config.write_text(f"[shield]\n{toml}\n")
     with pytest.raises(SettingsError, match=message):
         load_settings(config)
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("flood_method_requests = { INVITE = 60 }", r"flood_method_requests\[INVITE\] \(60\) is above"),
+        ('flood_method_requests = { "IN VITE" = 5 }', "not a SIP method name"),
+        ("flood_method_requests = { INVITE = 0 }", "flood_method_requests"),
+    ],
+)
+def test_bad_per_method_flood_limits_are_named(
+    tmp_path: Path, clean_env: Path, toml: str, message: str
+) -> None:
+    config = tmp_path / "pw.toml"
+    config.write_text(f"[shield]\n{toml}\n")
+    with pytest.raises(SettingsError, match=message):
+        load_settings(config)
+
+
+def test_per_method_flood_limits_from_the_environment(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PHONEWARDEN_SHIELD__FLOOD_METHOD_REQUESTS", '{"invite": 10, "options": 40}')
+    assert load_settings().shield.flood_method_requests == {"INVITE": 10, "OPTIONS": 40}

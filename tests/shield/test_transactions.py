@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from phonewarden.shield.transactions import TransactionMatcher
@@ -64,3 +64,40 @@ def test_any_bytes_never_break_the_matcher(data: bytes, as_response: bool) -> No
             matcher.request("a", message, 1.0, message.call_id, message.cseq_number)
     else:
         matcher.response(message, 1.0)
+
+
+_URI_PART = st.text(alphabet='sSiIpP:@;<>"%?=. \\tabc019[]', max_size=30)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.one_of(
+        _URI_PART,
+        st.builds(lambda d, u, h, p: f"{d}<sip:{u}@{h}>{p}", _URI_PART, _URI_PART, _URI_PART, _URI_PART),
+    )
+)
+@example('"100"<sip:100@1.1.1.1>;tag=1')
+@example("sip:100@host;user=phone")
+@example("Bob <SIPS:alice@[2001:db8::1]>")
+def test_the_plain_user_shortcut_agrees_with_the_kernel_parser(value: str) -> None:
+    from phonewarden.shield.transactions import plain_user
+    from phonewarden.wire.sip_values import parse_name_addr, parse_uri
+
+    user = plain_user(value)
+    if isinstance(user, str):  # the shortcut answered: it must be what the parsers say
+        assert user == parse_name_addr(value).uri.user
+        if "<" not in value:
+            assert user == parse_uri(value).user
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet='Digestusrnam="\\, \t:x1', max_size=60))
+@example('Digest username="alice", realm="x"')
+@example('digest  username = "a\\"b", realm="x"')
+@example('Digest username="alice"x, realm="x"')
+def test_the_digest_username_shortcut_agrees_with_the_kernel_parser(value: str) -> None:
+    from phonewarden.shield.transactions import digest_username
+
+    raw = f"REGISTER sip:x SIP/2.0\r\nCall-ID: c\r\nCSeq: 1 REGISTER\r\nAuthorization: {value}\r\n\r\n"
+    message = parse_sip(raw.encode())
+    assert digest_username(message) == message.auth_username

@@ -1,11 +1,14 @@
-"""Flood: requests per source (IPv6: per /64), as a leaky bucket per source.
+"""Flood: requests per source (IPv6: per /64), as leaky buckets: all methods, and per method.
 
 The bucket holds `limit` requests and drains at `limit / window` per second: a burst of more than `limit`
 requests, or a sustained rate above `limit / window` per second, overflows. Kamailio's default config bans
 at 16 requests / 2 s, Kazoo at 50 / 2 s. Twenty phones behind one NAT registering at once send 40
-REGISTERs (challenge + credentials) in about a second, so the default is 50 / 2 s. One bucket per source
-(about 150 bytes) keeps a million spoofed sources affordable; the method of the overflowing request and
-the methods of the last requests are in the evidence.
+REGISTERs (challenge + credentials) in about a second, so the default is 50 / 2 s over all methods.
+
+Some methods deserve a lower limit of their own (`per_method`, same window): an INVITE flood or MESSAGE
+spam from one source is an attack long before it reaches the all-methods limit. Per-method buckets exist
+only for the methods configured, each table bounded like the first one, so a million spoofed sources
+cost at most one bucket per source and table (about 150 bytes each).
 """
 
 from __future__ import annotations
@@ -19,26 +22,47 @@ from phonewarden.shield.findings import Finding, Reporter, describe
 class FloodDetector:
     name = "flood"
 
-    def __init__(self, reporter: Reporter, limit: int, window: float, max_keys: int) -> None:
+    def __init__(
+        self, reporter: Reporter, limit: int, window: float, max_keys: int,
+        per_method: dict[str, int] | None = None,
+    ) -> None:  # fmt: skip
         self.reporter = reporter
         self.limit = limit
         self.window = window
         self.requests: LeakyBucket[str] = LeakyBucket(limit, limit / window, max_keys)
+        self.per_method: dict[str, LeakyBucket[str]] = {
+            method.upper(): LeakyBucket(count, count / window, max_keys)
+            for method, count in (per_method or {}).items()
+        }
 
     def observe(self, key: str, message: Any, now: float) -> Finding | None:
+        method = message.method or "?"
+        bucket = self.per_method.get(method)
+        if bucket is not None and bucket.add(key, now):
+            return self._report(key, now, int(bucket.capacity), method, f"{method} requests")
         requests = self.requests
         if not requests.add(key, now):
             # Samples only from a bucket close to overflowing: one string per busy source, not per source.
-            if requests.level(key, now) > self.limit - self.reporter.samples.samples_per_key:
+            if requests.level(key, now) > self.limit - self.reporter.samples.samples_per_key or (
+                bucket is not None
+                and bucket.level(key, now) > bucket.capacity - self.reporter.samples.samples_per_key
+            ):
                 self.reporter.sample(key, describe(message))
             return None
-        method = message.method or "?"
+        return self._report(key, now, self.limit, method, "requests")
+
+    def _report(self, key: str, now: float, limit: int, method: str, what: str) -> Finding | None:
         return self.reporter.report(
             key,
             now,
-            f"more than {self.limit} requests within {self.window:g} s (last: {method})",
+            f"more than {limit} {what} within {self.window:g} s (last: {method})",
             "medium",
-            limit=self.limit,
+            limit=limit,
             window_s=self.window,
             method=method,
         )
+
+    def sizes(self) -> dict[str, int]:
+        sizes = {"flood_keys": len(self.requests)}
+        sizes.update({f"flood_keys_{method}": len(b) for method, b in self.per_method.items()})
+        return sizes

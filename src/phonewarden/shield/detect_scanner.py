@@ -112,8 +112,10 @@ class ScannerDetector:
             automaton.make_automaton()
         self.prefilter.make_automaton()
 
-    def worth_examining(self, raw: bytes) -> bool:
-        text = raw.decode("latin-1").lower()
+    def worth_examining(self, raw: bytes, text: str | None = None) -> bool:
+        """`text`: raw as lower-cased latin-1 text, if the caller has it already."""
+        if text is None:
+            text = raw.decode("latin-1").lower()
         if any(literal not in text for literal in self.absent):
             return True
         return next(self.prefilter.iter(text), None) is not None
@@ -140,8 +142,9 @@ class ScannerDetector:
                 found[fingerprint.id] = fingerprint
         return list(found.values())
 
-    def observe(self, key: str, message: Any, now: float) -> Finding | None:
-        if self.reporter.reported.contains(key, now) or not self.worth_examining(message.raw):
+    def observe(self, key: str, message: Any, now: float, text: str | None = None) -> Finding | None:
+        """`text`: the message's raw bytes as lower-cased latin-1 text, if the caller has it already."""
+        if self.reporter.reported.contains(key, now) or not self.worth_examining(message.raw, text):
             return None  # already reported as a scanner, or nothing a scanner could be recognised by
         hits = self.matches(message)
         score = sum(hit.weight for hit in hits)

@@ -28,6 +28,7 @@ from phonewarden.store.models import Guard, Severity
 
 log = logging.getLogger(__name__)
 SWEEP_S = 30.0
+BATCH = 256  # queued items handled together; findings among them are written in one transaction
 _STOP = object()
 
 
@@ -68,17 +69,21 @@ class LiveShield:
         self.started.set()
         while True:
             try:
-                item = self.queue.get(timeout=SWEEP_S)
+                batch = [self.queue.get(timeout=SWEEP_S)]
             except queue.Empty:
                 self._guard(self.service.sweep)
                 continue
-            if item is _STOP:
+            while len(batch) < BATCH and not self.queue.empty():  # one transaction for a burst of findings
+                batch.append(self.queue.get_nowait())
+            findings = [item for item in batch if isinstance(item, Finding)]
+            for item in batch:
+                if isinstance(item, Decision):  # bans first: enforcing is what must not wait
+                    self._guard(self.service.apply, item)
+                    self.applied.append(item)
+            if findings:
+                self._guard(self._save_findings, findings)
+            if any(item is _STOP for item in batch):
                 break
-            if isinstance(item, Decision):
-                self._guard(self.service.apply, item)
-                self.applied.append(item)
-            elif isinstance(item, Finding):
-                self._guard(self._save_finding, item)
         for enforcer in self.service.enforcers:
             self._guard(enforcer.stop)
 
@@ -89,20 +94,25 @@ class LiveShield:
         if self.restored:
             log.info("shield: re-applied %d stored bans", len(self.restored))
 
-    def _save_finding(self, finding: Finding) -> None:
+    def _save_findings(self, findings: list[Finding]) -> None:
         if self.engine is None:
             return
         with session_factory(self.engine).begin() as session:
-            add_finding(
-                session,
-                time=datetime.fromtimestamp(finding.time, UTC),
-                guard=Guard.SHIELD,
-                kind=finding.detector,
-                subject=finding.source,
-                severity=Severity(finding.severity),
-                reason=finding.reason,
-                evidence=finding.evidence,
-            )
+            for finding in findings:
+                self._add(session, finding)
+
+    @staticmethod
+    def _add(session: Any, finding: Finding) -> None:
+        add_finding(
+            session,
+            time=datetime.fromtimestamp(finding.time, UTC),
+            guard=Guard.SHIELD,
+            kind=finding.detector,
+            subject=finding.source,
+            severity=Severity(finding.severity),
+            reason=finding.reason,
+            evidence=finding.evidence,
+        )
 
     @staticmethod
     def _guard(action: Any, *args: Any) -> Any:

@@ -84,8 +84,9 @@ class ShieldService:
         s = settings
         self.scanner = ScannerDetector(reporter("scanner", s.scanner_ban_s))
         self.flood = FloodDetector(
-            reporter("flood", s.flood_window_s * 5), s.flood_requests, s.flood_window_s, limit
-        )
+            reporter("flood", s.flood_window_s * 5), s.flood_requests, s.flood_window_s, limit,
+            s.flood_method_requests,
+        )  # fmt: skip
         self.malformed = MalformedDetector(
             reporter("malformed", s.malformed_window_s), s.malformed_messages, s.malformed_window_s, limit
         )
@@ -100,8 +101,9 @@ class ShieldService:
             reporter("brute-force", s.auth_window_s), s.auth_failures, s.auth_window_s, limit
         )
         self.enum = EnumerationDetector(
-            reporter("enumeration", s.enum_window_s), s.enum_distinct_users, s.enum_window_s, limit
-        )
+            reporter("enumeration", s.enum_window_s), s.enum_distinct_users, s.enum_window_s, limit,
+            s.enum_challenged_users,
+        )  # fmt: skip
         self.matcher = TransactionMatcher(s.max_pending_transactions)
         self.records = 0
         self.sip_messages = 0
@@ -122,22 +124,26 @@ class ShieldService:
         now = self.clock.observe(record.time)
         if message.status is None:  # a request, or something that failed to be one
             key = source_key(record.segment.src)
-            call_id, cseq = message.call_id, message.cseq_number
-            well_formed = message.is_request and call_id is not None and cseq is not None
+            call_id = message.call_id
+            cseq = message.cseq_number if call_id is not None else None
+            is_request = message.is_request
             found = [
                 self.flood.observe(key, message, now),
-                self.malformed.observe(key, message, now, well_formed),
+                self.malformed.observe(key, message, now, is_request and cseq is not None),
             ]
-            if message.is_request:
-                found.append(self.scanner.observe(key, message, now))
+            if is_request:
+                # One lower-cased copy serves the scanner's prefilter and the credentials hint.
+                text = message.raw.decode("latin-1").lower()
+                found.append(self.scanner.observe(key, message, now, text))
                 found.append(self.toll.observe(key, message, now))
-                self.matcher.request(key, message, now, call_id, cseq)
+                self.matcher.request(key, message, now, call_id, cseq, "authorization" in text)
         else:
             outcome = self.matcher.response(message, now)
             if outcome is None:
                 return []
             found = [self.brute.observe(outcome, now), self.enum.observe(outcome, now)]
-            self._note_success(outcome, now)
+            if outcome.succeeded:
+                self._note_success(outcome, now)
         outputs: list[Output] = []
         for finding in found:
             if finding is not None:
@@ -170,9 +176,11 @@ class ShieldService:
     def summary(self) -> Summary:
         state = {
             "pending_transactions": len(self.matcher.pending),
-            "flood_keys": len(self.flood.requests),
+            **self.flood.sizes(),
             "flood_overflows": self.flood.requests.overflows,
-            "evictions": self.flood.requests.evictions + self.matcher.pending.evictions,
+            "evictions": self.flood.requests.evictions
+            + sum(bucket.evictions for bucket in self.flood.per_method.values())
+            + self.matcher.pending.evictions,
             "unmatched_responses": self.matcher.unmatched,
         }
         return Summary(

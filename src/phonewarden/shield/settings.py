@@ -32,9 +32,14 @@ class ShieldSettings(BaseModel):
     # Enumeration: distinct users answered 404/403/484/604 per source within the window.
     enum_distinct_users: Count = 10
     enum_window_s: Seconds = 300
+    # ... or distinct users only ever challenged (401/407), never answered with credentials, never a success:
+    # enumeration against a server that challenges unknown users too (Asterisk alwaysauthreject).
+    enum_challenged_users: Count = 30
     # Flood: requests per source (IPv6: per /64) within the window, all methods and per method.
     flood_requests: Count = 50
     flood_window_s: Seconds = 2
+    # Lower limits of their own for some methods, within the same window (docs/shield.md argues them).
+    flood_method_requests: dict[str, Count] = {"INVITE": 20, "MESSAGE": 20, "SUBSCRIBE": 20}
     # Toll-fraud probes: distinct international/premium numbers in unauthenticated INVITEs.
     home_region: Annotated[str, Field(min_length=2, max_length=2)] = "DE"
     toll_distinct_numbers: Count = 5
@@ -77,9 +82,23 @@ class ShieldSettings(BaseModel):
                 raise ValueError(f"never_block entry {text!r} is not an IP network: {exc}") from None
         return cleaned
 
+    @field_validator("flood_method_requests")
+    @classmethod
+    def _methods(cls, value: dict[str, int]) -> dict[str, int]:
+        for method in value:
+            if not method.isascii() or not method.isalpha():
+                raise ValueError(f"flood_method_requests: {method!r} is not a SIP method name")
+        return {method.upper(): count for method, count in value.items()}
+
     @model_validator(mode="after")
     def _check(self) -> ShieldSettings:
         self.home_region = self.home_region.upper()
+        for method, count in self.flood_method_requests.items():
+            if count > self.flood_requests:
+                raise ValueError(
+                    f"flood_method_requests[{method}] ({count}) is above flood_requests "
+                    f"({self.flood_requests}): the all-methods limit would always fire first"
+                )
         if self.max_ban_s < self.ban_s:
             raise ValueError(f"max_ban_s ({self.max_ban_s}) must be at least ban_s ({self.ban_s})")
         return self
