@@ -72,7 +72,7 @@ def main() -> None:
         "PHONEWARDEN_DATABASE_URL": f"sqlite:///{work / 'pw.db'}",
         "PHONEWARDEN_LOG_LEVEL": "warning",
     }
-    pw = [str(REPO / ".venv" / "bin" / "phonewarden"), "provisioning"]
+    pw = [str(REPO / ".venv" / "bin" / "phonewarden"), "provision"]
     key = subprocess.run([*pw, "keygen"], capture_output=True, text=True, check=True, env=env).stdout.strip()
     env.update(
         {

@@ -3,7 +3,7 @@
 # `install-debs.sh runtime` installs only what the product itself uses at run time.
 set -euo pipefail
 runtime=(nftables iproute2)
-peers=(tshark sip-tester kamailio kamailio-extra-modules nftables iproute2 tcpdump bind9-dnsutils curl openssl socat kamailio-utils-modules wrk dnsmasq-base)
+peers=(tshark sip-tester kamailio kamailio-extra-modules nftables iproute2 tcpdump bind9-dnsutils curl openssl socat kamailio-utils-modules wrk dnsmasq-base chromium)
 if [ "${1:-}" = runtime ]; then wanted=("${runtime[@]}"); else wanted=("${peers[@]}"); fi
 
 missing=()

@@ -62,11 +62,15 @@ def settings_of(ctx: typer.Context) -> Settings:
 
 def _mount_subapps() -> None:
     from phonewarden.capture.cli import app as wire_app
+    from phonewarden.console.admin_cli import app as admin_app
     from phonewarden.console.cli import serve
+    from phonewarden.console.demo import demo
     from phonewarden.store.cli import app as db_app
 
     app.command(help="Start the console (web UI + API) and the HEP listener")(serve)
     app.add_typer(db_app, name="db")
+    app.add_typer(admin_app, name="admin")
+    app.command(help="Load a sample data set so the console shows something")(demo)
     app.add_typer(wire_app, name="wire")
     for guard, help_text in GUARDS.items():
         module = import_guard_module(guard, "cli")

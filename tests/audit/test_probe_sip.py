@@ -56,9 +56,12 @@ def rings(tmp_path: Path) -> Iterator[int]:
         _sipp(tmp_path, "phone_rings.xml", "t1", port),
     ]
     try:
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 30  # both sipp instances must listen; slow on a loaded machine
         while asyncio.run(options_udp("127.0.0.1", port, 0.3)) is None:
-            assert time.monotonic() < deadline, "sipp did not answer"
+            assert time.monotonic() < deadline, "sipp did not answer over UDP"
+        while asyncio.run(options_stream("127.0.0.1", port, 0.5, use_tls=False)) is None:
+            assert time.monotonic() < deadline, "sipp did not answer over TCP"
+            time.sleep(0.1)
         yield port
     finally:
         for process in processes:

@@ -131,3 +131,17 @@ def test_live_guards_get_every_hep_record_and_are_stopped(
             time.sleep(0.05)
     assert [record.body.call_id for record in live.received] == ["c1@x"]
     assert live.stopped == [True]
+
+
+def test_first_screen_tells_how_to_create_the_first_admin_then_offers_login(tmp_path: Path) -> None:
+    from phonewarden.console.audit_log import Actor
+    from phonewarden.console.policy import Role
+
+    settings = _settings(tmp_path)
+    upgrade(settings.database_url)
+    with TestClient(create_app(settings, start_hep=False)) as client:
+        first = client.get("/").text
+        assert "phonewarden admin create YOUR-NAME" in first and 'id="login-link"' not in first
+        client.app.state.console.accounts.create("alice", Role.ADMIN, Actor("t", "t"))  # type: ignore[attr-defined]
+        later = client.get("/").text
+        assert "admin create" not in later and 'id="login-link"' in later

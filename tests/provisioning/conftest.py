@@ -13,7 +13,7 @@ from phonewarden.provisioning.secrets_box import SecretBox, new_key
 from phonewarden.provisioning.settings import ProvisioningSettings
 from phonewarden.store.engine import make_engine
 from phonewarden.store.migrate import upgrade
-from tests.store.conftest import db_url, pg_url  # noqa: F401  (fixtures: SQLite and PostgreSQL)
+from tests.store.conftest import db_url, engine, migrated_engine, pg_url  # noqa: F401  (SQLite + PostgreSQL)
 
 
 @pytest.fixture
@@ -23,10 +23,10 @@ def prov_settings() -> ProvisioningSettings:
 
 @pytest.fixture
 def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'prov.db'}")
-    upgrade(engine)
-    yield engine
-    engine.dispose()
+    sqlite = make_engine(f"sqlite:///{tmp_path / 'prov.db'}")
+    upgrade(sqlite)
+    yield sqlite
+    sqlite.dispose()
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from phonewarden.provisioning.server import EmbeddedServer, ProvisioningApp, build_service, uvicorn_config
 from phonewarden.provisioning.service import ProvisioningService
+from phonewarden.provisioning.settings import ProvisioningSettings
 from phonewarden.settings import Settings
 from tests.conftest import free_port
 from tests.provisioning.pki import CA, Issued
@@ -46,14 +47,15 @@ def https_lab(folder: Path, engine: Engine, key: str, **provisioning: object) ->
     )
     server = server_ca.issue("server", "127.0.0.1", server_ip="127.0.0.1")
     port = free_port()
+    prov = {"encryption_key": key, "host": "127.0.0.1", "port": port, "certificate": server.cert,
+            "private_key": server.key, "client_ca": device_ca.issued.cert,
+            "public_url": f"https://127.0.0.1:{port}", **provisioning}  # fmt: skip
     settings = Settings(
         data_dir=folder,
         database_url=str(engine.url.render_as_string(hide_password=False)),
-        provisioning={"encryption_key": key, "host": "127.0.0.1", "port": port, "certificate": server.cert,
-                      "private_key": server.key, "client_ca": device_ca.issued.cert,
-                      "public_url": f"https://127.0.0.1:{port}", **provisioning},
-    )  # fmt: skip
-    service, events = build_service(settings, engine)
+        provisioning=ProvisioningSettings.model_validate(prov),
+    )
+    service, _ = build_service(settings, engine)
     uv = EmbeddedServer(uvicorn_config(settings, ProvisioningApp(service)))
     thread = threading.Thread(target=uv.run, daemon=True)
     thread.start()
@@ -66,5 +68,4 @@ def https_lab(folder: Path, engine: Engine, key: str, **provisioning: object) ->
     finally:
         uv.should_exit = True
         thread.join(10)
-        events.flush()
-        events.close()
+        service.close()

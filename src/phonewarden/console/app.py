@@ -1,7 +1,8 @@
 """The console: one FastAPI app that mounts each guard's router and pages.
 
 Guards plug in by shipping `phonewarden/<guard>/api.py` with a FastAPI `router`; the console mounts
-whichever are installed under /api/v1/<guard>.
+whichever are installed under /api/v1/<guard>, behind operator authentication (see auth.py), and
+`phonewarden/<guard>/pages.py` under /<guard> (see shell.py and docs/console.md).
 """
 
 from __future__ import annotations
@@ -12,31 +13,73 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine
+from sqlalchemy.exc import DataError
 
 from phonewarden import __version__
 from phonewarden.capture.hep_listener import HepListener
 from phonewarden.capture.live import LiveCapture, LiveFeeder
+from phonewarden.console import login_pages, views
+from phonewarden.console.accounts import Accounts
+from phonewarden.console.auth import ConsoleContext, NotLoggedIn, find_principal, guard_api_access
+from phonewarden.console.metrics import ConsoleCollector, registry_for
+from phonewarden.console.policy import ConsolePolicy
+from phonewarden.console.secretbox import SecretBox
+from phonewarden.console.sessions import SessionStore, TokenStore
+from phonewarden.console.shell import mount_guard_pages, render
 from phonewarden.guards import GUARDS, LiveGuard, import_guard_module
 from phonewarden.settings import Settings
 from phonewarden.store.engine import make_engine
 from phonewarden.store.migrate import current_revision, head_revision
 
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+STATIC = Path(__file__).parent / "static"
+# Routes that check their own credentials (a per-PBX push token), for guards that do not yet declare
+# `SELF_AUTHENTICATED` in their api.py.
+_SELF_AUTHENTICATED = {"fraud": frozenset({"/cdr"})}
+_SECURITY_HEADERS = {
+    "content-security-policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+    "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "same-origin",
+}
 
 
-def _mount_guard_routers(app: FastAPI) -> list[str]:
+def _needs_api_auth(path: str, own_auth: dict[str, frozenset[str]]) -> bool:
+    if path == "/metrics":
+        return True
+    if not path.startswith("/api/"):
+        return False
+    parts = path.split("/", 4)  # "", "api", "v1", guard, rest
+    guard = parts[3] if len(parts) > 3 else ""
+    return path.removeprefix(f"/api/v1/{guard}") not in own_auth.get(guard, frozenset())
+
+
+def _mount_guard_routers(app: FastAPI, engine: Engine) -> list[str]:
+    """Include each guard's router; its routes are guarded by the api_auth middleware in create_app."""
     mounted = []
+    app.state.self_authenticated = {}
     for guard in GUARDS:
         module = import_guard_module(guard, "api")
         if module is None:
             continue
+        if hasattr(module, "use_engine"):  # the router reads the console's database, not its own guess
+            module.use_engine(engine)
+        own_auth = frozenset(getattr(module, "SELF_AUTHENTICATED", _SELF_AUTHENTICATED.get(guard, ())))
+        app.state.self_authenticated[guard] = own_auth
         app.include_router(module.router, prefix=f"/api/v1/{guard}", tags=[guard])
         mounted.append(guard)
     return mounted
+
+
+def _console_context(settings: Settings, engine: Engine) -> ConsoleContext:
+    policy = ConsolePolicy()
+    accounts = Accounts(engine, SecretBox.in_dir(settings.data_dir), policy)
+    return ConsoleContext(engine, accounts, SessionStore(engine, policy), TokenStore(engine), policy)
 
 
 def _start_live_guards(settings: Settings, engine: Engine) -> list[LiveGuard]:
@@ -83,7 +126,65 @@ def create_app(settings: Settings, *, start_hep: bool = True) -> FastAPI:
             engine.dispose()
 
     app = FastAPI(title="phonewarden", version=__version__, lifespan=lifespan)
-    guards = _mount_guard_routers(app)
+    app.state.console = _console_context(settings, engine)
+    guards = _mount_guard_routers(app, engine)
+    app.state.guard_nav = mount_guard_pages(app)
+    app.include_router(login_pages.router)
+    app.include_router(views.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def out_of_range(request: Request, exc: Exception) -> Response:
+        # A number beyond the database's integer range (e.g. /runs/9223372036854775808) is the client's
+        # mistake, not a server error; routers that validate their ranges never get here.
+        return JSONResponse({"detail": f"a value in {request.url.path} is out of range"}, status_code=422)
+
+    @app.exception_handler(NotLoggedIn)
+    async def to_login(_: Request, __: NotLoggedIn) -> Response:
+        return RedirectResponse("/login", status_code=303)
+
+    @app.middleware("http")
+    async def api_auth(request: Request, call_next: Any) -> Response:
+        # Before routing, so that no body validation or 404/405 answers anyone who is not allowed in.
+        if _needs_api_auth(request.url.path, app.state.self_authenticated):
+            try:
+                await guard_api_access(request)
+            except HTTPException as exc:
+                return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        response: Response = await call_next(request)
+        return response
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        for name, value in _SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if response.headers.get("content-type", "").startswith("text/html"):
+            response.headers["cache-control"] = "no-store"
+        return response
+
+    def live_metrics() -> dict[str, dict[str, float]]:
+        found = {}
+        for live in live_guards:
+            metrics = getattr(live, "metrics", None)
+            if callable(metrics):
+                found[type(live).__module__.split(".")[1]] = metrics()
+        return found
+
+    registry = registry_for(
+        ConsoleCollector(
+            engine,
+            lambda: listener.stats() if listener is not None else None,
+            lambda: feeder.frames if feeder is not None else None,
+            live_metrics,
+        )
+    )
+
+    @app.get("/metrics", response_class=Response)
+    def metrics() -> Response:
+        """Prometheus text format; scrape with an API token (viewer role) as bearer."""
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/health")
     def health() -> dict[str, Any]:
@@ -98,16 +199,19 @@ def create_app(settings: Settings, *, start_hep: bool = True) -> FastAPI:
             "guards": guards,
         }
 
-    @app.get("/", response_class=HTMLResponse)
-    def home(request: Request) -> HTMLResponse:
-        return TEMPLATES.TemplateResponse(
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def home(request: Request) -> Response:
+        principal = find_principal(request)
+        if principal is not None and principal.stage == "full":
+            return RedirectResponse("/overview", status_code=303)
+        return render(
             request,
             "home.html",
             {
-                "version": __version__,
                 "guards": GUARDS,
                 "mounted": guards,
                 "hep": listener.stats() if listener is not None else None,
+                "no_users": app.state.console.accounts.count() == 0,
             },
         )
 

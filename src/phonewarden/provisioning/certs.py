@@ -8,6 +8,7 @@ The TLS layer has already checked that the certificate chains to the configured 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
@@ -20,6 +21,7 @@ def mac_in(text: str) -> str | None:
     return re.sub(r"[:\-]", "", match.group(1)).lower() if match else None
 
 
+@lru_cache(maxsize=4096)  # a phone presents the same certificate on every request of its connection
 def certificate_mac(der: bytes) -> str | None:
     """The MAC in the subject (CN, serialNumber) or SAN of a DER certificate; None when it names none."""
     try:

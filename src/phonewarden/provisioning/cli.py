@@ -191,11 +191,10 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Listen port (default [provisioning] port)")] = None,
 ) -> None:
     """Run the HTTPS device plane on its own (`phonewarden serve` runs it too when enabled)."""
-    import uvicorn
-
     from phonewarden.provisioning.server import (
         ProvisioningApp,
         ServerSetupError,
+        StandaloneServer,
         build_service,
         uvicorn_config,
     )
@@ -209,12 +208,9 @@ def serve(
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         upgrade(settings.database_url)
-        service, events = build_service(settings, make_engine(settings.database_url))
+        service, _ = build_service(settings, make_engine(settings.database_url))
         config = uvicorn_config(settings, ProvisioningApp(service))
     except (SecretKeyError, ServerSetupError, StoreError) as exc:
         typer.secho(f"phonewarden provision serve: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from exc
-    try:
-        uvicorn.Server(config).run()
-    finally:
-        events.close()
+    StandaloneServer(config, service).run()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +21,7 @@ from phonewarden.store.engine import session_factory
 
 log = logging.getLogger(__name__)
 BATCH = 500
+LINGER_S = 0.2  # gather a batch for this long: one transaction per batch, not per event
 _STOP = object()
 
 
@@ -70,6 +72,7 @@ class EventLog:
         self._thread.join(10.0)
 
     def _work(self) -> None:
+        flush_asked = False
         while True:
             item = self.queue.get()
             batch: list[Event] = []
@@ -77,9 +80,10 @@ class EventLog:
             markers = item is None
             if isinstance(item, Event):
                 batch.append(item)
-            while len(batch) < BATCH and not stop:
+            deadline = time.monotonic() + LINGER_S
+            while len(batch) < BATCH and not stop and not markers:
                 try:
-                    more = self.queue.get_nowait()
+                    more = self.queue.get(timeout=max(0.0, deadline - time.monotonic()))
                 except queue.Empty:
                     break
                 if more is _STOP:
@@ -90,7 +94,9 @@ class EventLog:
                     batch.append(more)
             if batch:
                 self._write(batch)
-            if markers and self.queue.empty():
+            flush_asked = flush_asked or markers
+            if flush_asked and self.queue.empty():
+                flush_asked = False
                 self._idle.set()
             if stop:
                 self._idle.set()

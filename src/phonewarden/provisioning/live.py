@@ -9,17 +9,17 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from phonewarden.provisioning.eventlog import EventLog
 from phonewarden.provisioning.server import EmbeddedServer, ProvisioningApp, build_service, uvicorn_config
+from phonewarden.provisioning.service import ProvisioningService
 from phonewarden.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
 class LiveProvisioning:
-    def __init__(self, server: EmbeddedServer | None, events: EventLog | None) -> None:
+    def __init__(self, server: EmbeddedServer | None, service: ProvisioningService | None) -> None:
         self.server = server
-        self.events = events
+        self.service = service
         self.task: asyncio.Task[None] | None = None
         if server is not None:
             self.task = asyncio.get_running_loop().create_task(server.serve())
@@ -31,15 +31,15 @@ class LiveProvisioning:
         if self.server is not None and self.task is not None:
             self.server.should_exit = True
             await asyncio.wait_for(self.task, 15.0)
-        if self.events is not None:
-            await asyncio.to_thread(self.events.close)
+        if self.service is not None:
+            await asyncio.to_thread(self.service.close)  # pending fetch counts, decision log
 
 
 def start(settings: Settings, engine: Engine) -> LiveProvisioning:
     """Start the server when enabled; a missing key or certificate stops `serve` with the reason."""
     if not settings.provisioning.enabled:
         return LiveProvisioning(None, None)
-    service, events = build_service(settings, engine)
+    service, _ = build_service(settings, engine)
     server = EmbeddedServer(uvicorn_config(settings, ProvisioningApp(service)))
     log.info("provisioning: device plane on %s:%d", settings.provisioning.host, settings.provisioning.port)
-    return LiveProvisioning(server, events)
+    return LiveProvisioning(server, service)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import ssl
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from pathlib import Path
@@ -35,20 +36,38 @@ class ServerSetupError(Exception):
     """The device plane cannot start; the message names the setting to fix."""
 
 
+def _with_cert(app: Any, transport: asyncio.Transport) -> Any:
+    ssl_object = transport.get_extra_info("ssl_object")
+    der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+
+    async def with_cert(scope: Scope, receive: Receive, send: Send) -> None:
+        scope[CERT_SCOPE_KEY] = der
+        await app(scope, receive, send)
+
+    return with_cert
+
+
 class CertH11Protocol(H11Protocol):
     """h11 protocol that hands the verified client certificate (DER) to the app in every request scope."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        ssl_object = transport.get_extra_info("ssl_object")
-        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
-        inner = self.app
+        self.app = _with_cert(self.app, transport)
 
-        async def with_cert(scope: Scope, receive: Receive, send: Send) -> None:
-            scope[CERT_SCOPE_KEY] = der
-            await inner(scope, receive, send)
 
-        self.app = with_cert
+try:  # httptools (C parser) is about 3x faster than h11 for this small request/response pattern
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class CertHttpToolsProtocol(HttpToolsProtocol):
+        """The same for uvicorn's httptools protocol."""
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self.app = _with_cert(self.app, transport)
+
+    HTTP_PROTOCOL: type[asyncio.Protocol] = CertHttpToolsProtocol
+except ImportError:  # pragma: no cover - httptools not installed
+    HTTP_PROTOCOL = CertH11Protocol
 
 
 class ProvisioningApp:
@@ -115,9 +134,23 @@ def uvicorn_config(settings: Settings, app: ProvisioningApp) -> uvicorn.Config:
             # OPTIONAL: a certificate is verified when sent; whether one is required is the site's rule.
             tls.update(ssl_ca_certs=client_ca, ssl_cert_reqs=ssl.CERT_OPTIONAL)
     return uvicorn.Config(
-        app, host=prov.host, port=prov.port, http=CertH11Protocol, lifespan="off", proxy_headers=False,
-        access_log=False, log_level=settings.log_level, timeout_keep_alive=30, **tls,
+        app, host=prov.host, port=prov.port, http=HTTP_PROTOCOL, lifespan="off", proxy_headers=False,
+        access_log=False, log_level=settings.log_level, timeout_keep_alive=30,
+        timeout_graceful_shutdown=5, **tls,
     )  # fmt: skip
+
+
+class StandaloneServer(uvicorn.Server):
+    """`provision serve`: closes the service (pending fetch counts, decision log) as part of shutdown,
+    before uvicorn re-raises SIGTERM/SIGINT and the process ends."""
+
+    def __init__(self, config: uvicorn.Config, service: ProvisioningService) -> None:
+        super().__init__(config)
+        self.service = service
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().shutdown(sockets)
+        await asyncio.to_thread(self.service.close)
 
 
 class EmbeddedServer(uvicorn.Server):

@@ -20,6 +20,7 @@ from phonewarden.provisioning.bans import ShieldBans
 from phonewarden.provisioning.certs import certificate_mac
 from phonewarden.provisioning.enumeration import EnumerationDetector
 from phonewarden.provisioning.eventlog import Event, EventLog
+from phonewarden.provisioning.hotpath import HotPath
 from phonewarden.provisioning.identify import Kind, Requested, parse_path
 from phonewarden.provisioning.inventory import Inventory
 from phonewarden.provisioning.secrets_box import Secret
@@ -80,6 +81,8 @@ class ProvisioningService:
             g.require_consent,
         )
         self._digest_checked, self._digest_somewhere = float("-inf"), g.require_digest
+        self.hot = HotPath(inventory, settings.count_flush_s)
+        self._common_cache: dict[str, str] = {}
         self.detector = EnumerationDetector(
             settings.enum_failures, settings.enum_window_s, settings.max_sources
         )
@@ -92,24 +95,30 @@ class ProvisioningService:
         banned = self.bans.is_banned(fetch.source, now) if self.bans is not None else False
         # A banned source costs no database lookup: the gate denies it first anyway.
         lookup = mac and requested.kind is Kind.DEVICE and not banned
-        found = self.inventory.for_gate(mac) if lookup and mac else None
-        device, target, secret = found if found is not None else (None, None, _NO_SECRET)
+        found = self.hot.view(mac) if lookup and mac else None
+        row_id, device = found if found is not None else (0, None)
+        secret = self.hot.secrets(row_id, device).digest if device is not None else _NO_SECRET
         rules = device.rules if device is not None else self._unknown_rules()
         result = self._digest(fetch, rules, mac or "", secret, now, known=device is not None)
         facts = gate.Facts(fetch.source, requested, fetch.user_agent, cert_mac, result, banned, now)
         verdict = gate.decide(facts, device, self.defaults)
-        if verdict.allowed and device is not None and target is not None:
+        if verdict.allowed and device is not None:
             wipe = verdict.reason is gate.Reason.SERVED_WIPE
-            if not self.inventory.record_fetch(device.mac, wipe, device.rules.max_fetches):
+            if not self.hot.count(row_id, device, wipe):
                 verdict = gate.Verdict(
                     False, gate.Reason.FETCH_LIMIT, device.mac, "used by a concurrent fetch"
                 )
             else:
-                body = render.render_device(target, wipe=wipe)
-                return self._allow(fetch, verdict, body, now)
+                return self._allow(fetch, verdict, self.hot.body(row_id, device, wipe), now)
         elif verdict.allowed:
             return self._allow(fetch, verdict, self._common(requested), now)
         return self._deny(fetch, verdict, rules, result, now)
+
+    def close(self) -> None:
+        """At shutdown: write pending fetch counts and the decision log."""
+        self.hot.flush()
+        if self.events is not None:
+            self.events.close()
 
     def _unknown_rules(self) -> gate.Rules:
         # No oracle: when any site challenges for digest, an unknown MAC is challenged too.
@@ -134,11 +143,17 @@ class ProvisioningService:
         return "ok" if outcome == "ok" else "missing" if outcome == "missing" else "bad"
 
     def _common(self, requested: Requested) -> str:
+        model = requested.model or ""
+        if model not in self._common_cache and len(self._common_cache) < 256:
+            self._common_cache[model] = self._render_common(model)
+        return self._common_cache.get(model) or self._render_common(model)
+
+    def _render_common(self, model: str) -> str:
         s = self.settings
         target = render.Target(
             "000000000000",
             Vendor.YEALINK,
-            requested.model or "",
+            model,
             (),
             _NO_SECRET,
             _NO_SECRET,

@@ -78,6 +78,9 @@ class ProvisioningSettings(BaseModel):
     # Push rotated SIP passwords to Kamailio (jsonrpcs over HTTP, htable `kamailio_htable`); None = off.
     kamailio_rpc_url: str | None = None
     kamailio_htable: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,31}$")] = "pw"
+    # Successful fetches are counted in memory and written every count_flush_s seconds (0 = every fetch,
+    # atomically in the database: use 0 when several device-plane processes share one database).
+    count_flush_s: Annotated[float, Field(ge=0, le=60)] = 0.5
     gate: GateDefaults = Field(default_factory=GateDefaults)
 
     @field_validator("public_url")

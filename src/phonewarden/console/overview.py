@@ -1,0 +1,176 @@
+"""The overview's numbers and lists, read from each installed guard's tables, and the hourly chart.
+
+Each tile is one function of the engine; a guard that is not installed (or not migrated) shows as such.
+Guards that ship `pages.py` may later supply their own tile and list; see docs/console.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from phonewarden.guards import import_guard_module
+from phonewarden.store.engine import session_factory
+from phonewarden.store.models import Finding, Guard
+
+Rows = tuple[list[str], list[list[Any]]]  # column names, rows
+
+
+@dataclass(frozen=True)
+class Tile:
+    key: str
+    label: str
+    guard: str
+    count: Callable[[Engine, datetime], int]
+    rows: Callable[[Engine, datetime, int], Rows]
+
+
+def _scalar(engine: Engine, query: Any) -> int:
+    with session_factory(engine)() as session:
+        return int(session.scalar(query) or 0)
+
+
+def _fetch(engine: Engine, query: Any, limit: int) -> list[list[Any]]:
+    with session_factory(engine)() as session:
+        return [list(row) for row in session.execute(query.limit(limit))]
+
+
+def _bans_count(engine: Engine, now: datetime) -> int:
+    from phonewarden.shield.models import ShieldBan
+
+    return _scalar(engine, select(func.count(ShieldBan.id)).where(ShieldBan.expires_at > now))
+
+
+def _bans_rows(engine: Engine, now: datetime, limit: int) -> Rows:
+    from phonewarden.shield.models import ShieldBan
+
+    columns = [
+        ShieldBan.address,
+        ShieldBan.reasons,
+        ShieldBan.offences,
+        ShieldBan.banned_at,
+        ShieldBan.expires_at,
+    ]
+    query = select(*columns).where(ShieldBan.expires_at > now).order_by(ShieldBan.banned_at.desc())
+    return ["address", "reasons", "offences", "banned at", "expires at"], _fetch(engine, query, limit)
+
+
+def _fraud_open(now: datetime) -> Any:
+    from phonewarden.fraud.models import FraudRestriction as R
+
+    return R, (R.lifted_at.is_(None), R.until > now)
+
+
+def _fraud_count(engine: Engine, now: datetime) -> int:
+    model, where = _fraud_open(now)
+    return _scalar(engine, select(func.count(model.id)).where(*where))
+
+
+def _fraud_rows(engine: Engine, now: datetime, limit: int) -> Rows:
+    r, where = _fraud_open(now)
+    query = select(r.account, r.destination, r.level, r.reason, r.time, r.until).where(*where)
+    return ["account", "destination", "level", "reason", "since", "until"], _fetch(
+        engine, query.order_by(r.time.desc()), limit
+    )
+
+
+def _audit_count(engine: Engine, now: datetime) -> int:
+    from phonewarden.audit.models import AuditCheck
+
+    return _scalar(
+        engine, select(func.count(func.distinct(AuditCheck.target))).where(AuditCheck.status == "fail")
+    )
+
+
+def _audit_rows(engine: Engine, now: datetime, limit: int) -> Rows:
+    from phonewarden.audit.models import AuditCheck as C
+
+    query = select(C.target, C.vendor, C.check, C.severity, C.detail, C.remediation).where(C.status == "fail")
+    return ["device", "vendor", "check", "severity", "detail", "fix"], _fetch(
+        engine, query.order_by(C.target, C.check), limit
+    )
+
+
+def _privacy_count(engine: Engine, now: datetime) -> int:
+    from phonewarden.privacy.models import PrivacyVerdict
+
+    return _scalar(engine, select(func.count(PrivacyVerdict.id)).where(PrivacyVerdict.status == "violation"))
+
+
+def _privacy_rows(engine: Engine, now: datetime, limit: int) -> Rows:
+    from phonewarden.privacy.models import PrivacyVerdict as V
+
+    query = (
+        select(V.device, V.policy, V.status, V.time).where(V.status == "violation").order_by(V.time.desc())
+    )
+    return ["device", "policy", "status", "time"], _fetch(engine, query, limit)
+
+
+TILES = (
+    Tile("bans", "active bans", "shield", _bans_count, _bans_rows),
+    Tile("fraud", "open fraud alerts", "fraud", _fraud_count, _fraud_rows),
+    Tile("audit", "devices with failed audits", "audit", _audit_count, _audit_rows),
+    Tile("privacy", "privacy violations", "privacy", _privacy_count, _privacy_rows),
+)
+TILES_BY_KEY = {tile.key: tile for tile in TILES}
+
+
+def tile_count(tile: Tile, engine: Engine, now: datetime) -> int | None:
+    """The tile's number, or None when its guard is not installed or its tables do not exist yet."""
+    if import_guard_module(tile.guard, "models") is None:
+        return None
+    try:
+        return tile.count(engine, now)
+    except (OperationalError, ProgrammingError):
+        return None
+
+
+def tile_rows(tile: Tile, engine: Engine, now: datetime, limit: int = 500) -> Rows | None:
+    if import_guard_module(tile.guard, "models") is None:
+        return None
+    try:
+        return tile.rows(engine, now, limit)
+    except (OperationalError, ProgrammingError):
+        return None
+
+
+def _hour_bucket(engine: Engine, column: Any) -> Any:
+    if engine.dialect.name == "postgresql":
+        return func.to_char(func.date_trunc("hour", column), "YYYY-MM-DD HH24:00")
+    return func.strftime("%Y-%m-%d %H:00", column)
+
+
+def hourly_series(engine: Engine, now: datetime, hours: int = 24) -> dict[str, Any]:
+    """Findings and bans per hour for the last `hours` hours, as parallel lists (hours in epoch seconds)."""
+    start = (now - timedelta(hours=hours - 1)).replace(minute=0, second=0, microsecond=0)
+    labels = [start + timedelta(hours=i) for i in range(hours)]
+    keys = [label.strftime("%Y-%m-%d %H:00") for label in labels]
+    # guard IN (all): lets the (guard, time) index serve the time range instead of a full scan.
+    findings = _per_hour(engine, Finding.time, start, Finding.guard.in_(list(Guard)))
+    bans: dict[str, int] = {}
+    if import_guard_module("shield", "models") is not None:
+        from phonewarden.shield.models import ShieldBan
+
+        bans = _per_hour(engine, ShieldBan.banned_at, start, None)
+    return {
+        "hours": [int(label.timestamp()) for label in labels],
+        "findings": [findings.get(key, 0) for key in keys],
+        "bans": [bans.get(key, 0) for key in keys],
+    }
+
+
+def _per_hour(engine: Engine, column: Any, start: datetime, also: Any) -> dict[str, int]:
+    bucket = _hour_bucket(engine, column)
+    query = select(bucket, func.count()).where(column >= start).group_by(bucket)
+    if also is not None:
+        query = query.where(also)
+    try:
+        with session_factory(engine)() as session:
+            return {str(key): int(count) for key, count in session.execute(query)}
+    except (OperationalError, ProgrammingError):
+        return {}

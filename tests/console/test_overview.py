@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from phonewarden.console.overview import TILES_BY_KEY, hourly_series, tile_count, tile_rows
+from phonewarden.settings import Settings
+from phonewarden.shield.bans import BanStore
+from phonewarden.store.engine import make_engine, session_factory
+from phonewarden.store.findings import add_finding
+from phonewarden.store.models import Guard, Severity
+
+
+def test_tiles_count_what_the_guards_stored(settings: Settings) -> None:
+    engine, now = make_engine(settings.database_url), datetime.now(UTC)
+    assert {key: tile_count(tile, engine, now) for key, tile in TILES_BY_KEY.items()} == dict.fromkeys(
+        TILES_BY_KEY, 0
+    )
+    BanStore(engine).save_ban("203.0.113.1", 600, ["scanner:sipvicious"], 2)
+    BanStore(engine).save_ban("203.0.113.2", 600, ["flood:invite"], 1)
+    assert tile_count(TILES_BY_KEY["bans"], engine, now) == 2
+    assert tile_count(TILES_BY_KEY["bans"], engine, now + timedelta(hours=1)) == 0  # expired by then
+    rows = tile_rows(TILES_BY_KEY["bans"], engine, now)
+    assert rows is not None and {row[0] for row in rows[1]} == {"203.0.113.1", "203.0.113.2"}
+    engine.dispose()
+
+
+def test_a_missing_table_reads_as_not_available(tmp_path: object) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/empty.db")
+    assert tile_count(TILES_BY_KEY["fraud"], engine, datetime.now(UTC)) is None
+    assert tile_rows(TILES_BY_KEY["privacy"], engine, datetime.now(UTC)) is None
+    engine.dispose()
+
+
+def test_hourly_series_buckets_findings_and_bans_by_hour(settings: Settings) -> None:
+    engine = make_engine(settings.database_url)
+    now = datetime(2026, 11, 25, 15, 40, tzinfo=UTC)
+    with session_factory(engine).begin() as session:
+        for minutes in (5, 10, 70, 70, 60 * 30):  # 15:35, 15:30, 14:30 twice, 30 h ago (outside)
+            add_finding(session, time=now - timedelta(minutes=minutes), guard=Guard.SHIELD, kind="scan",
+                        subject="198.51.100.1", severity=Severity.LOW, reason="r")  # fmt: skip
+    series = hourly_series(engine, now, hours=3)
+    assert series["findings"] == [0, 2, 2]
+    assert series["hours"][-1] == int(datetime(2026, 11, 25, 15, tzinfo=UTC).timestamp())
+    assert series["bans"] == [0, 0, 0]
+    engine.dispose()

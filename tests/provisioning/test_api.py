@@ -1,0 +1,42 @@
+"""The console API under /api/v1/provisioning: inventory changes, the decision log, no secrets out."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from phonewarden.provisioning import api
+from phonewarden.provisioning.inventory import Inventory
+
+MAC = "0015654c4c26"
+
+
+def client(inventory: Inventory) -> TestClient:
+    app = FastAPI()
+    app.include_router(api.router, prefix="/api/v1/provisioning")
+    app.dependency_overrides[api.inventory] = lambda: inventory
+    return TestClient(app)
+
+
+def test_devices_through_the_api(inventory: Inventory) -> None:
+    inventory.add_site("hq")
+    http = client(inventory)
+    new = {"mac": "00:15:65:4c:4c:26", "vendor": "snom", "model": "D785", "site": "hq", "owner": "alice",
+           "lines": [["2001", "Alice"]]}  # fmt: skip
+    created = http.post("/api/v1/provisioning/devices", json=new)
+    assert created.status_code == 201 and created.json()["mac"] == MAC
+    secrets = inventory.show(MAC, reveal=True)["sip_passwords"].values()
+    listing = http.get("/api/v1/provisioning/devices").text
+    assert MAC in listing and all(s not in listing for s in secrets)
+    assert http.post("/api/v1/provisioning/devices", json=new).status_code == 400
+    assert http.post(f"/api/v1/provisioning/devices/{MAC}/retire").json()["state"] == "retired"
+    moved = http.post(f"/api/v1/provisioning/devices/{MAC}/reassign", json={"owner": "bob"}).json()
+    assert (moved["owner"], moved["state"]) == ("bob", "active")
+    assert http.post(f"/api/v1/provisioning/devices/{MAC}/open?hours=1").json()["fetches"] == 0
+    assert http.get("/api/v1/provisioning/sites").json()[0]["name"] == "hq"
+    events = http.get(f"/api/v1/provisioning/events?mac={MAC}").json()
+    assert [e["action"] for e in events] == ["open", "reassign", "retire", "reveal", "add"]
+    missing = http.get("/api/v1/provisioning/devices/001565000001")
+    assert missing.status_code == 400 and "no device 001565000001" in missing.json()["detail"]
+    bad = http.post("/api/v1/provisioning/devices", json={**new, "mac": "nope"})
+    assert bad.status_code == 400 and "'nope' is not a MAC" in bad.json()["detail"]
