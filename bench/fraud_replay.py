@@ -1,11 +1,15 @@
 """Fraud guard benchmark: CDR replay throughput (vs awk and Python csv on the same file) and authorize p99.
 
-Run: .venv/bin/python bench/fraud_replay.py [accounts] [weeks]
+Run: .venv/bin/python bench/fraud_replay.py [accounts] [weeks] [--replay-only]
+Replay speed is given in wall time and in this process's CPU time: on shared cores the CPU time says
+what one core does, the wall time what a busy host gave. The authorize server runs uvicorn with
+httptools + uvloop when installed (as `phonewarden serve` should), else h11 + asyncio.
 """
 
 from __future__ import annotations
 
 import csv
+import importlib.util
 import shutil
 import socket
 import subprocess
@@ -30,13 +34,14 @@ from phonewarden.fraud.readers import ReadReport, read_cdrs
 from phonewarden.fraud.settings import FraudSettings
 
 
-def replay(path: Path) -> tuple[float, int]:
+def replay(path: Path) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds and CDRs of one end-to-end replay (parse, rate, detect)."""
     engine = FraudEngine(FraudSettings())
     report = ReadReport()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for cdr in read_cdrs(path, engine.settings, report):
         engine.on_cdr(cdr)
-    return time.perf_counter() - started, report.cdrs
+    return time.perf_counter() - started, time.process_time() - cpu, report.cdrs
 
 
 def peers(path: Path) -> dict[str, float]:
@@ -55,17 +60,24 @@ def peers(path: Path) -> dict[str, float]:
     return results
 
 
-def serve(port: int) -> None:
+def server_stack() -> tuple[str, str]:
+    """uvicorn's fast HTTP parser and event loop when installed: (http, loop)."""
+    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    return http, loop
+
+
+def serve(port: int, http: str, loop: str) -> None:
     """Child process: the authorize API alone (a server sharing the client's GIL would measure the GIL)."""
     service_module.get_service(FraudSettings())
     app = FastAPI()
     app.include_router(router, prefix="/api/v1/fraud")
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", http=http, loop=loop)
 
 
-def _serve() -> tuple[subprocess.Popen[bytes], str]:
+def _serve(http: str, loop: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    child = subprocess.Popen([sys.executable, __file__, "--serve", str(port)])
+    child = subprocess.Popen([sys.executable, __file__, "--serve", str(port), http, loop])
     url = f"http://127.0.0.1:{port}/api/v1/fraud/authorize"
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -97,10 +109,12 @@ def _paced_worker(port: int, path: str, times: list[float], out: list[float]) ->
             out.append(time.perf_counter() - due)  # from the scheduled time: queueing counts too
 
 
-def authorize_latency(requests: int = 5000, rate: float = 1000.0, connections: int = 8) -> dict[str, float]:
-    server, url = _serve()
+def authorize_latency(
+    http: str, loop: str, requests: int = 5000, rate: float = 1000.0, connections: int = 8
+) -> dict[str, float]:
+    server, url = _serve(http, loop)
     port = int(url.split(":")[2].split("/")[0])
-    path = "/api/v1/fraud/authorize?account=a1&destination=0025261234567"
+    path = "/api/v1/fraud/authorize?format=text&account=a1&destination=0025261234567"
     try:
         start = time.perf_counter() + 0.2
         schedule = [start + index / rate for index in range(requests)]
@@ -134,28 +148,35 @@ def authorize_latency(requests: int = 5000, rate: float = 1000.0, connections: i
 
 def main() -> None:
     if sys.argv[1:2] == ["--serve"]:
-        serve(int(sys.argv[2]))
+        serve(int(sys.argv[2]), sys.argv[3], sys.argv[4])
         return
-    accounts = int(sys.argv[1]) if len(sys.argv) > 1 else 300
-    weeks = int(sys.argv[2]) if len(sys.argv) > 2 else 4
+    replay_only = "--replay-only" in sys.argv
+    numbers = [int(arg) for arg in sys.argv[1:] if arg.isdigit()]
+    accounts = numbers[0] if numbers else 300
+    weeks = numbers[1] if len(numbers) > 1 else 4
     calls, _ = build(seed=11, accounts=accounts, weeks=weeks)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "Master.csv"
         path.write_text("".join(cdr_lines(calls)))
-        seconds, cdrs = replay(path)
+        seconds, cpu, cdrs = replay(path)
         print(
-            f"fraud replay: {cdrs} CDRs in {seconds:.2f} s = {cdrs / seconds:,.0f} CDRs/s (parse+rate+detect)"
+            f"fraud replay: {cdrs} CDRs in {seconds:.2f} s = {cdrs / seconds:,.0f} CDRs/s wall, "
+            f"{cdrs / cpu:,.0f} CDRs/s per CPU second (parse+rate+detect, one core)"
         )
         for name, peer in peers(path).items():
             print(
                 f"  peer {name}: {peer:.3f} s = {cdrs / peer:,.0f} rows/s; phonewarden/peer time ratio "
                 f"{seconds / peer:.1f}x"
             )
-    result = authorize_latency()
-    print(
-        f"authorize over HTTP, paced at {result['rate']:.0f} req/s (5000 requests): "
-        f"p50 {result['p50']:.2f} ms, p99 {result['p99']:.2f} ms"
-    )
+    if replay_only:
+        return
+    fast = server_stack()
+    for http, loop in dict.fromkeys([fast, ("h11", "asyncio")]):
+        result = authorize_latency(http, loop)
+        print(
+            f"authorize over HTTP ({http}+{loop}, format=text), paced at {result['rate']:.0f} req/s "
+            f"(5000 requests, 8 connections): p50 {result['p50']:.2f} ms, p99 {result['p99']:.2f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -36,3 +36,25 @@ def test_numbers_and_epochs_are_range_checked() -> None:
         parse_number("-1", "billsec")
     with pytest.raises(CdrRowError, match="not a plausible epoch"):
         parse_epoch("12", "time")
+
+
+def test_cached_minutes_give_the_same_epoch_as_a_fresh_parser() -> None:
+    """The minute cache must not carry one row's seconds or zone offset into another row."""
+    cached = LocalTimeParser("Europe/Berlin")
+    texts = [f"2026-03-29 0{h}:{m:02d}:{s:02d}" for h in (1, 3) for m in (0, 59) for s in (0, 7, 59)]
+    for text in texts + texts:  # the second round hits the cache
+        assert cached.parse(text) == LocalTimeParser("Europe/Berlin").parse(text), text
+    assert cached.parse("2026-03-29 03:00:00") - cached.parse("2026-03-29 01:59:59") == 1.0  # DST gap
+
+
+@pytest.mark.parametrize("bad", ["2026-01-15 12:00:xx", "2026-01-15 12:00:75", "2026-01-15 12:00:nan"])
+def test_bad_seconds_after_a_cached_minute_still_fail(bad: str) -> None:
+    parser = LocalTimeParser()
+    parser.parse(bad[:17] + "00")
+    with pytest.raises(CdrRowError, match="time"):
+        parser.parse(bad)
+
+
+def test_minutes_out_of_range_fail() -> None:
+    with pytest.raises(CdrRowError, match="out of range"):
+        LocalTimeParser().parse("2026-01-15 12:61:00")

@@ -2,9 +2,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import phonenumbers
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from phonewarden.fraud.rating import DATA_DIR, Rater, TableError, load_tariff
+from phonewarden.fraud.rating import DATA_DIR, TYPE_NAMES, Rater, TableError, load_tariff
 from phonewarden.fraud.settings import FraudSettings
 
 
@@ -47,3 +50,42 @@ def test_bad_tariff_row_names_file_and_line(tmp_path: Path) -> None:
     path.write_text("# x\nprefix,rate,description\ndefault:national,0.01,a\n49,abc,b\n")
     with pytest.raises(TableError, match=r"t.csv:4: rate 'abc' is not a number"):
         load_tariff(path)
+
+
+def _reference(rater: Rater, dialled: str) -> tuple[str, str, str, bool]:
+    """What phonenumbers says with its three separate calls: (e164, region, type, valid)."""
+    number = phonenumbers.parse(dialled, rater.region)
+    kind = TYPE_NAMES.get(phonenumbers.number_type(number), "unknown")
+    region = phonenumbers.region_code_for_number(number) or ""
+    return (
+        f"{number.country_code}{number.national_number}",
+        region,
+        kind,
+        phonenumbers.is_valid_number(number),
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(["00", "0", "+"]), st.text(alphabet="0123456789", min_size=7, max_size=15))
+def test_one_regex_pass_rates_like_three_phonenumbers_calls(prefix: str, digits: str) -> None:
+    """The miss path calls number_type once and derives validity from it; it must agree with
+    number_type + is_valid_number + region_code_for_number called separately."""
+    rater = Rater(FraudSettings(home_region="DE"))
+    dialled = prefix + digits
+    rating = rater.rate(dialled)
+    if rating.scope in ("internal", "emergency") or rating.number_type == "satellite":
+        return
+    try:
+        e164, region, kind, valid = _reference(rater, dialled)
+    except phonenumbers.NumberParseException:
+        assert rating.scope == "invalid"
+        return
+    assert rating.e164 == e164 and rating.country == region and rating.number_type == kind
+    assert (rating.scope != "invalid") == valid
+
+
+def test_long_numbers_skip_the_emergency_check_only_beyond_the_longest_emergency_number() -> None:
+    rater = Rater(FraudSettings(home_region="DE"))
+    assert rater.rate("110").scope == "emergency"
+    assert rater.rate("+49110").scope != "emergency"
+    assert 3 <= rater._emergency_len <= 6

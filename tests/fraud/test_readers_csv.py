@@ -54,3 +54,31 @@ def test_syslog_line_needs_marker() -> None:
     assert parse_kamailio_syslog("x ACC: transaction answered: method=BYE;callid=1")["callid"] == "1"
     with pytest.raises(CdrRowError, match="no 'ACC:' marker"):
         parse_kamailio_syslog("kamailio: something else")
+
+
+def test_asterisk_fast_path_equals_the_checked_path() -> None:
+    converter = AsteriskCsv(LocalTimeParser("UTC"))
+    row = [
+        "acme",
+        "100",
+        "0030123",
+        "ctx",
+        "",
+        "PJSIP/100-1",
+        "PJSIP/t-2",
+        "Dial",
+        "",
+        "2026-01-05 00:04:42",
+        "2026-01-05 00:04:47",
+        "2026-01-05 00:06:54",
+        "132",
+        "127",
+        "ANSWERED",
+        "DOCUMENTATION",
+    ]
+    assert converter.convert(row) == converter._checked(row)
+    for column, value, field in ((12, "-5", "duration"), (13, "1e9", "billsec"), (13, "x", "billsec")):
+        bad = list(row)
+        bad[column] = value
+        with pytest.raises(CdrRowError, match=field):
+            converter.convert(bad)

@@ -62,3 +62,46 @@ def test_count_dialled_spans_two_windows_and_is_bounded() -> None:
     for n in range(6000):
         state.count_dialled(str(n), 1900.0, 600)
     assert state.dialled_overflow > 0 and len(state.dialled) <= 5000
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3 * WEEK), st.floats(0, 10)), min_size=1, max_size=40))
+def test_roll_writes_each_finished_hour_and_zeros_silent_ones(events: list[tuple[int, float]]) -> None:
+    """The slice writes must leave the same history as writing every hour one by one."""
+    weeks = 2
+    size = HOURS_PER_WEEK * weeks
+    state = AccountState(first_seen=0.0, weeks=weeks, window=Window(86400))
+    expected = [0.0] * size
+    sums: dict[int, float] = {}
+    t = 0
+    for gap, cost in events:
+        t += gap
+        state.roll(float(t))
+        state.hour_cost += cost
+        sums[t // 3600] = sums.get(t // 3600, 0.0) + cost
+    final_hour = t // 3600 + 1
+    state.roll(final_hour * 3600.0)
+    for hour in range(max(0, final_hour - size), final_hour):
+        expected[hour % size] = sums.get(hour, 0.0)
+    assert [round(v, 3) for v in state.cost_history] == [round(v, 3) for v in expected]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(-900, 5400), st.floats(0, 10)), min_size=1, max_size=60))
+def test_last_hour_bound_is_never_below_the_sliding_hour(events: list[tuple[int, float]]) -> None:
+    """The detector skips summing buckets when this bound is within a limit; it must never be less
+    than the true last-60-minutes sum, also with records arriving up to 15 minutes late."""
+    state = AccountState(first_seen=0.0, weeks=2, window=Window(86400))
+    t = 10 * WEEK
+    for step, cost in events:
+        t = max(t, t + step) if step > 0 else t
+        now = float(t + min(step, 0))  # a negative step is a late record
+        if now >= state.hour_end:
+            state.roll(now)
+        state.hour_cost += cost
+        state.hour_minutes += 1.0
+        state.window.add(now, cost, 1.0, 0.0)
+        bound = state.last_hour_bound(now)
+        if bound is not None:
+            sums = state.window.recent(3600, now)
+            assert bound[0] >= sums.cost - 1e-9 and bound[1] >= sums.minutes - 1e-9

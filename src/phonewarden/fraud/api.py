@@ -1,19 +1,20 @@
 """HTTP API under /api/v1/fraud: authorize (from memory), CDR push, restrictions, accounts.
 
-`GET /authorize?account=&destination=` is what the PBX asks before routing a call. `POST /cdr` takes
-FreeSWITCH mod_json_cdr pushes (raw JSON, `cdr=` url-encoded or base64) and generic JSON objects; when
-`[fraud] push_token` is empty only loopback clients may push.
+`GET /authorize?account=&destination=` is what the PBX asks before routing a call (authorize_http.py).
+`POST /cdr` takes FreeSWITCH mod_json_cdr pushes (raw JSON, `cdr=` url-encoded or base64) and generic
+JSON objects; when `[fraud] push_token` is empty only loopback clients may push.
 """
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import PlainTextResponse
+from starlette.routing import Route
 
+from phonewarden.fraud.authorize_http import AuthorizeEndpoint
 from phonewarden.fraud.cdr import CdrRowError, LocalTimeParser
 from phonewarden.fraud.readers_csv import GenericCsv
 from phonewarden.fraud.readers_json import decode_push_body, json_object_cdr
@@ -23,19 +24,8 @@ router = APIRouter()
 GENERIC_HEADER = ["account", "destination", "start", "answer", "end", "billsec", "source", "call_id"]
 
 
-@router.get("/authorize", response_model=None)
-async def authorize(
-    account: Annotated[str, Query(min_length=1, max_length=255)],
-    destination: Annotated[str, Query(min_length=1, max_length=64)],
-    format: Annotated[
-        Literal["json", "text"], Query(description="text: the bare word allow or deny")
-    ] = "json",
-) -> dict[str, Any] | PlainTextResponse:
-    # async: answered on the event loop from memory (a lock held for microseconds), no thread hop.
-    decision = get_service().authorize(account, destination)
-    if format == "text":
-        return PlainTextResponse("allow" if decision.allow else "deny")
-    return {"account": account, "destination": destination, **decision.to_json()}
+# The PBX asks before every call: a bare ASGI endpoint (authorize_http), not a FastAPI route.
+router.routes.append(Route("/authorize", AuthorizeEndpoint(), methods=["GET"], name="fraud-authorize"))
 
 
 def _check_pusher(request: Request, token: str | None) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from phonewarden.fraud.cdr import Cdr
 from phonewarden.fraud.detect import FraudDetector
+from phonewarden.fraud.live_accounts import LiveAccounts
 from phonewarden.fraud.live_calls import LiveCalls
 from phonewarden.fraud.policy import Policy
 from phonewarden.fraud.rating import Rater
@@ -29,6 +30,7 @@ class FraudEngine:
         self.rater = rater or Rater(settings)
         self.detector = FraudDetector(settings, self.rater)
         self.live = LiveCalls(self.detector)
+        self.live_accounts = LiveAccounts(settings.live_accounts)
         self.book = RestrictionBook()
         self.policy = Policy(settings, self.book)
         self.alert_counts: Counter[str] = Counter()
@@ -58,7 +60,11 @@ class FraudEngine:
         return out + list(decided)
 
     def on_cdr(self, cdr: Cdr) -> list[Output]:
-        out = self._advance(cdr.end)
+        end = cdr.end
+        if end > self.now:
+            self.now = end
+        # Ticks are due every TICK_SECONDS of event time; between them a CDR only meets the detector.
+        out = self._advance(end) if self.now >= self._next_tick else []
         alerts = self.detector.process(cdr)
         return out + self._decide(alerts) if alerts else out
 
@@ -78,7 +84,10 @@ class FraudEngine:
         return out
 
     def on_sip(self, record: Any, account_header: str = "from_user") -> list[Output]:
-        """A kernel NetworkRecord of type sip: INVITE -> 200 OK -> BYE/CANCEL drive the live calls."""
+        """A kernel NetworkRecord of type sip: INVITE -> 200 OK -> BYE/CANCEL drive the live calls.
+
+        The INVITE's account comes from `[[fraud.live_accounts]]` rules; `account_header` (a SIP field
+        name such as auth_username) is the older per-call override and wins when it is not from_user."""
         message = record.body
         call_id = message.call_id
         if not call_id:
@@ -87,8 +96,11 @@ class FraudEngine:
         if message.is_request:
             method = message.method
             if method == "INVITE" and not message.to_tag:
-                account = getattr(message, account_header, None) or message.from_user or ""
-                return self.on_call_start(call_id, account, message.ruri_user or "", now, record.segment.src)
+                source_ip = record.segment.src
+                account = (
+                    getattr(message, account_header, None) if account_header != "from_user" else None
+                ) or self.live_accounts.account(message, source_ip)
+                return self.on_call_start(call_id, account, message.ruri_user or "", now, source_ip)
             if method in ("BYE", "CANCEL"):
                 return self.on_call_end(call_id, now)
             return self._advance(now)

@@ -6,6 +6,7 @@ a day, an hour-of-week baseline after two weeks of warm-up, and graded, time-lim
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -33,6 +34,33 @@ def _default_windows() -> list[WindowLimit]:
     ]
 
 
+SipField = Literal["from_user", "auth_username", "contact_user", "to_user", "from_host"]
+
+
+class LiveAccountRule(BaseModel):
+    """Which account a live call (an INVITE) bills to. Rules are tried in order; a rule applies when
+    all its conditions hold (`source`: the sender's address is in this network; `from_host`: the From
+    domain, e.g. a trunk's) and its account can be read: a fixed `account`, the user part of a SIP/tel
+    URI in `header` (the whole value when it holds no URI), or a parsed SIP `field`."""
+
+    model_config = ConfigDict(extra="forbid")
+    source: IPv4Network | IPv6Network | None = None
+    from_host: str | None = None
+    account: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    header: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    field: SipField | None = None
+
+    @model_validator(mode="after")
+    def _one_source_of_account(self) -> LiveAccountRule:
+        given = [name for name in ("account", "header", "field") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(f"a live_accounts rule needs exactly one of account, header, field; got {given}")
+        if self.account is not None and self.source is None and self.from_host is None:
+            raise ValueError(f"live_accounts rule with account={self.account!r} needs source or from_host")
+        self.from_host = self.from_host.lower() if self.from_host else None
+        return self
+
+
 class FraudSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -45,6 +73,8 @@ class FraudSettings(BaseModel):
     generic_fields: dict[str, str] = {}
     kamailio_account_field: str = "src_user"
     kamailio_destination_field: str = "dst_user"
+    # Live calls (SIP/HEP): how an INVITE maps to an account, first matching rule; else the From user.
+    live_accounts: list[LiveAccountRule] = []
 
     # Fixed limits per account (critical when crossed) and the learned baseline.
     windows: list[WindowLimit] = Field(default_factory=_default_windows)

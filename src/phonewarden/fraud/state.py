@@ -19,6 +19,9 @@ MAX_DIALLED_PER_WINDOW = 5000  # distinct numbers per account per window; beyond
 MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution times this is its standard deviation
 
 
+_ZEROS = array("f", bytes(4 * HOURS_PER_WEEK * 52))  # silent hours are written from this
+
+
 class Sums(NamedTuple):
     cost: float
     minutes: float
@@ -34,26 +37,30 @@ class Window:
     break a shorter window's limit (a shorter window never holds more than a longer one).
     """
 
-    __slots__ = ("buckets", "calls", "cost", "minutes", "risky", "seconds")
+    __slots__ = ("buckets", "calls", "cost", "minutes", "risky", "seconds", "span")
 
     def __init__(self, seconds: int) -> None:
         self.seconds = seconds
+        self.span = seconds // 60  # whole minutes kept
         self.buckets: deque[list[float]] = deque()  # [minute, cost, minutes, calls, risky cost]
         self.cost = self.minutes = self.calls = self.risky = 0.0
 
     def add(self, now: float, cost: float, minutes: float, risky: float) -> None:
         minute = now // 60
         buckets = self.buckets
-        if buckets and buckets[-1][0] == minute:
+        if buckets:
             last = buckets[-1]
-            last[1] += cost
-            last[2] += minutes
-            last[3] += 1
-            last[4] += risky
+            if last[0] == minute:
+                last[1] += cost
+                last[2] += minutes
+                last[3] += 1
+                last[4] += risky
+            else:
+                buckets.append([minute, cost, minutes, 1.0, risky])
+                if buckets[0][0] <= minute - self.span:
+                    self.expire(now)
         else:
             buckets.append([minute, cost, minutes, 1.0, risky])
-            if buckets[0][0] <= minute - self.seconds // 60:
-                self.expire(now)
         self.cost += cost
         self.minutes += minutes
         self.calls += 1
@@ -104,6 +111,7 @@ class AccountState:
     weeks: int
     window: Window
     hour: int = -1  # absolute hour (epoch // 3600) of the hour being summed
+    hour_end: float = -1.0  # epoch when `hour` ends: one comparison a CDR tells whether to roll
     hour_cost: float = 0.0
     hour_minutes: float = 0.0
     calls: int = 0
@@ -135,14 +143,36 @@ class AccountState:
             return False
         if self.hour >= 0:
             size = HOURS_PER_WEEK * self.weeks
-            for past in range(self.hour, min(hour, self.hour + size)):
-                cost = self.hour_cost if past == self.hour else 0.0
-                minutes = self.hour_minutes if past == self.hour else 0.0
-                self.cost_history[past % size] = cost
-                self.minute_history[past % size] = minutes
+            index = self.hour % size
+            # Silent for the whole history: the finished hour has fallen out of it too.
+            summed = hour - self.hour < size
+            self.cost_history[index] = self.hour_cost if summed else 0.0
+            self.minute_history[index] = self.hour_minutes if summed else 0.0
+            # The silent hours in between become zeros: slice writes, not a loop per hour.
+            silent = min(hour - self.hour - 1, size - 1)
+            first = index + 1
+            for start, stop in ((first, min(first + silent, size)), (0, max(0, first + silent - size))):
+                if stop > start:
+                    zeros = _ZEROS[: stop - start]
+                    self.cost_history[start:stop] = zeros
+                    self.minute_history[start:stop] = zeros
         self.hour, self.hour_cost, self.hour_minutes = hour, 0.0, 0.0
+        self.hour_end = (hour + 1) * 3600.0
         self.threshold = None  # computed on demand: most hours never come near it
         return True
+
+    def last_hour_bound(self, now: float) -> tuple[float, float] | None:
+        """(cost, minutes) of this clock hour plus the previous one: at least what any window of up
+        to 60 minutes ending at `now` holds, so most CDRs skip summing buckets. None when `now` is
+        not in the current hour (a late record or a tick ahead of the CDRs): then sum the buckets."""
+        if not self.hour_end - 3600.0 <= now < self.hour_end:
+            return None
+        previous = (self.hour - 1) % (HOURS_PER_WEEK * self.weeks)
+        margin = 1.000001  # the history is float32
+        return (
+            (self.hour_cost + self.cost_history[previous]) * margin + 1e-6,
+            (self.hour_minutes + self.minute_history[previous]) * margin + 1e-6,
+        )
 
     def current_threshold(self, mad_factor: float, min_cost: float) -> Threshold | None:
         if self.threshold is None and self.hour >= 0:

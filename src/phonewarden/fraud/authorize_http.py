@@ -1,0 +1,70 @@
+"""`GET /authorize` as a bare ASGI endpoint: the PBX asks it before every call, so it must stay fast.
+
+FastAPI's parameter solving and response models cost ~0.3-0.5 ms a request on a busy core, which is
+most of the budget at 1k req/s (p99 <= 2 ms). This endpoint parses the query string itself, answers
+from memory (no database, no thread hop) and writes the response in two ASGI messages. Errors keep
+FastAPI's shape: 422 with `{"detail": [{"loc": ["query", name], "msg", "type"}]}`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import parse_qsl
+
+import msgspec
+
+from phonewarden.fraud.service import get_service
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+LIMITS = {"account": 255, "destination": 64}  # max lengths; both required, at least 1 character
+FORMATS = ("json", "text")
+_TEXT = [(b"content-type", b"text/plain; charset=utf-8")]
+_JSON = [(b"content-type", b"application/json")]
+_encode = msgspec.json.Encoder().encode
+
+
+def parse_query(query: bytes) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """The authorize parameters, and FastAPI-style validation errors (empty when all is well)."""
+    params = dict(parse_qsl(query.decode("latin-1"), keep_blank_values=True))
+    errors: list[dict[str, Any]] = []
+    for name, longest in LIMITS.items():
+        value = params.get(name)
+        if value is None:
+            errors.append({"loc": ["query", name], "msg": "Field required", "type": "missing"})
+        elif not 1 <= len(value) <= longest:
+            errors.append(
+                {"loc": ["query", name], "msg": f"must be 1 to {longest} characters", "type": "string_length"}
+            )
+    if params.setdefault("format", "json") not in FORMATS:
+        errors.append(
+            {"loc": ["query", "format"], "msg": "Input should be 'json' or 'text'", "type": "literal_error"}
+        )
+    return params, errors
+
+
+async def _respond(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    head = [*headers, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": head})
+    await send({"type": "http.response.body", "body": body})
+
+
+class AuthorizeEndpoint:
+    """ASGI app for `GET /authorize?account=&destination=[&format=text]`."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        params, errors = parse_query(scope.get("query_string", b""))
+        if errors:
+            await _respond(send, 422, _JSON, _encode({"detail": errors}))
+            return
+        account, destination = params["account"], params["destination"]
+        decision = get_service().authorize(account, destination)
+        if params["format"] == "text":
+            await _respond(send, 200, _TEXT, b"allow" if decision.allow else b"deny")
+            return
+        record = {"account": account, "destination": destination, **decision.to_json()}
+        await _respond(send, 200, _JSON, _encode(record))

@@ -1,0 +1,86 @@
+"""The bare ASGI authorize endpoint, for real over HTTP on uvicorn's httptools parser and uvloop."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from phonewarden.fraud import service as service_module
+from phonewarden.fraud.api import router
+from phonewarden.fraud.authorize_http import parse_query
+from phonewarden.fraud.records import Restriction
+from phonewarden.fraud.settings import FraudSettings
+from tests.conftest import free_port
+
+
+@pytest.fixture
+def url() -> Iterator[str]:
+    service = service_module.get_service(FraudSettings())
+    now = time.time()
+    restriction = Restriction(time=now, account="blocked", level=1, until=now + 3600, reason="test")
+    service.engine.book.apply(restriction)
+    app = FastAPI()
+    app.include_router(router, prefix="/api/v1/fraud")
+    port = free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", http="httptools", loop="uvloop"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, (
+            "uvicorn (httptools + uvloop: pip install httptools uvloop) did not start"
+        )
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}/api/v1/fraud/authorize"
+    server.should_exit = True
+    thread.join(10)
+
+
+def test_text_and_json_answers(url: str) -> None:
+    international = {"account": "blocked", "destination": "0025261234567"}
+    with httpx.Client(timeout=5) as client:
+        text = client.get(url, params={**international, "format": "text"})
+        assert (text.status_code, text.text, text.headers["content-type"]) == (
+            200,
+            "deny",
+            "text/plain; charset=utf-8",
+        )
+        assert (
+            client.get(url, params={"account": "blocked", "destination": "030123456", "format": "text"}).text
+            == "allow"
+        )
+        body = client.get(url, params=international).json()
+        assert body["decision"] == "deny" and body["level"] == 1 and body["account"] == "blocked"
+        assert "international blocked" in body["reason"] or "level 1" in body["reason"]
+        bad = client.get(url, params={"account": "a", "destination": "1", "format": "xml"})
+        assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "format"]
+
+
+def test_missing_and_too_long_parameters_are_named() -> None:
+    _, errors = parse_query(b"account=&format=text")
+    assert [(e["loc"][1], e["type"]) for e in errors] == [
+        ("account", "string_length"),
+        ("destination", "missing"),
+    ]
+    params, errors = parse_query(b"account=a%20b&destination=%2B4930123")
+    assert errors == [] and params == {"account": "a b", "destination": "+4930123", "format": "json"}
+    _, errors = parse_query(b"account=a&destination=" + b"1" * 65)
+    assert errors[0]["loc"] == ["query", "destination"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300))
+def test_any_query_string_gives_params_or_errors(query: bytes) -> None:
+    params, errors = parse_query(query)
+    assert errors or (1 <= len(params["account"]) <= 255 and params["format"] in ("json", "text"))
