@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import time
@@ -12,8 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from phonewarden.audit.http_client import HttpResponse
-from phonewarden.audit.probe_web import LoginLedger, check_default_login, vendor_from_page
+from phonewarden.audit.http_client import HttpResponse, request
+from phonewarden.audit.probe import probe_all
+from phonewarden.audit.probe_checks import check_host
+from phonewarden.audit.probe_web import LoginLedger, LoginResult, check_default_login, vendor_from_page
+from phonewarden.audit.settings import AuditSettings
 from tests.audit.phones import TOOLS
 from tests.conftest import free_port
 
@@ -24,15 +28,15 @@ Start = Callable[..., tuple[int, Path]]
 def web(tmp_path: Path) -> Iterator[Start]:
     processes: list[subprocess.Popen[bytes]] = []
 
-    def start(*args: str) -> tuple[int, Path]:
-        port, log = free_port(), tmp_path / f"log-{len(processes)}.jsonl"
+    def start(*args: str, bind: str = "127.0.0.1", port: int = 0) -> tuple[int, Path]:
+        port, log = port or free_port(), tmp_path / f"log-{len(processes)}.jsonl"
         processes.append(
             subprocess.Popen(
                 [
                     sys.executable,
                     str(TOOLS / "fake_phone_web.py"),
                     "--bind",
-                    "127.0.0.1",
+                    bind,
                     "--port",
                     str(port),
                     "--log",
@@ -42,7 +46,7 @@ def web(tmp_path: Path) -> Iterator[Start]:
             )
         )
         deadline = time.monotonic() + 5
-        while asyncio.run(_get(port)) is None:
+        while asyncio.run(_get(port, bind)) is None:
             assert time.monotonic() < deadline, "fake web UI did not start"
         return port, log
 
@@ -52,10 +56,8 @@ def web(tmp_path: Path) -> Iterator[Start]:
         process.wait(timeout=5)
 
 
-async def _get(port: int) -> HttpResponse | None:
-    from phonewarden.audit.http_client import request
-
-    return await request("127.0.0.1", port, "GET", "/", use_tls=False, timeout=0.5)
+async def _get(port: int, host: str = "127.0.0.1") -> HttpResponse | None:
+    return await request(host, port, "GET", "/", use_tls=False, timeout=0.5)
 
 
 def _attempts(log: Path) -> list[dict[str, str]]:
@@ -116,3 +118,84 @@ def test_vendor_from_landing_page() -> None:
     )
     assert vendor_from_page(HttpResponse(200, {}, "<title>router</title>")) is None
     assert vendor_from_page(None) is None
+
+
+def _login(port: int, vendor: str, ledger: LoginLedger | None = None) -> LoginResult:
+    return asyncio.run(check_default_login("127.0.0.1", port, False, vendor, ledger or LoginLedger(0), 2))
+
+
+def test_poly_default_admin_456_found_with_one_basic_auth_attempt(web: Start) -> None:
+    port, log = web("--vendor", "poly", "--password", "456")
+    landing = asyncio.run(_get(port))
+    assert vendor_from_page(landing) == "poly"
+    result = _login(port, "poly")
+    assert (result.status, result.attempts) == ("default-works", 1) and "Admin/456" in result.detail
+    assert [(a["user"], a["password"], a["outcome"]) for a in _attempts(log)] == [
+        ("Admin", "456", "accepted")
+    ]
+
+
+def test_poly_with_changed_password_is_tried_once_per_holdoff(web: Start, tmp_path: Path) -> None:
+    port, log = web("--vendor", "poly", "--password", "changed-Pw-1")
+    ledger = LoginLedger(900, tmp_path / "ledger.json")
+
+    async def twice() -> list[LoginResult]:
+        return list(
+            await asyncio.gather(
+                *(check_default_login("127.0.0.1", port, False, "poly", ledger, 2) for _ in range(2))
+            )
+        )
+
+    results = asyncio.run(twice())
+    assert sorted((r.status, r.attempts) for r in results) == [("default-refused", 1), ("not-tried", 0)]
+    assert [a["outcome"] for a in _attempts(log)] == ["refused"]
+    assert _login(port, "poly", LoginLedger(900, tmp_path / "ledger.json")).attempts == 0
+    assert len(_attempts(log)) == 1
+
+
+def test_poly_flow_missing_is_not_a_pass(web: Start) -> None:
+    port, log = web("--vendor", "fanvil")  # answers 200 on any GET: no Basic-auth page to test
+    result = _login(port, "poly")
+    assert (result.status, result.attempts) == ("inconclusive", 0) and "HTTP 200" in result.detail
+    assert _attempts(log) == []
+
+
+def test_fanvil_is_recognised_but_never_sent_a_credential(web: Start) -> None:
+    port, log = web("--vendor", "fanvil", "--password", "admin")  # even where admin/admin would work
+    assert vendor_from_page(asyncio.run(_get(port))) == "fanvil"
+    result = _login(port, "fanvil")
+    assert (result.status, result.attempts) == ("not-tried", 0) and "undocumented" in result.detail
+    assert _attempts(log) == []
+
+
+def test_fake_fanvil_counts_any_credential_it_is_sent(web: Start) -> None:
+    """The emulator must see a credential if one were sent, or the assertion above would prove nothing."""
+    port, log = web("--vendor", "fanvil", "--password", "admin")
+    posted = asyncio.run(
+        request(
+            "127.0.0.1", port, "POST", "/cgi-bin/login", use_tls=False, timeout=2, body="user=admin&pwd=admin"
+        )
+    )
+    assert posted is not None
+    assert [(a["user"], a["password"], a["outcome"]) for a in _attempts(log)] == [
+        ("admin", "admin", "accepted")
+    ]
+
+
+def test_probe_reports_poly_fail_and_fanvil_unknown_over_port_80(web: Start, tmp_path: Path) -> None:
+    """The whole probe path: landing page -> vendor -> login check -> `default-admin-password` record."""
+    pid = os.getpid()
+    poly, fanvil = (f"127.{100 + pid % 100}.{pid // 100 % 250}.{n}" for n in (10, 11))  # this run's own
+    _, poly_log = web("--vendor", "poly", "--password", "456", bind=poly, port=80)
+    _, fanvil_log = web("--vendor", "fanvil", "--password", "admin", bind=fanvil, port=80)
+    settings = AuditSettings(timeout_seconds=0.5)
+    facts = asyncio.run(probe_all([poly, fanvil], settings, LoginLedger(900, tmp_path / "ledger.json")))
+    verdicts = {
+        r.target: (r.vendor, r.status.value, r.detail)
+        for f in facts
+        for r in check_host(f)
+        if r.check == "default-admin-password"
+    }
+    assert verdicts[poly][:2] == ("poly", "fail") and "Admin/456 accepted" in verdicts[poly][2]
+    assert verdicts[fanvil][:2] == ("fanvil", "unknown") and "undocumented" in verdicts[fanvil][2]
+    assert [a["user"] for a in _attempts(poly_log)] == ["Admin"] and _attempts(fanvil_log) == []

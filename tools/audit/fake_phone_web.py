@@ -6,13 +6,24 @@
                is locked (Yealink: 3 failures, ~10 minutes).
   snom         GET / answers 401 when --password is set, else 200 with the settings page (Snom's default).
   grandstream  POST /cgi-bin/dologin: {"response":"success"} or {"response":"error"}.
+  poly         GET / and /login.htm show "Polycom Web Configuration Utility"; GET /auth.htm answers 401
+               without credentials, 200 "Polycom - VVX 500 Configuration Utility" for HTTP Basic
+               Admin/--password, 401 otherwise (ztgrace/changeme polycom_vvx_500.yml; reference notes §5).
+               No Poly lockout is documented, so none is emulated.
+  fanvil       GET / shows a Fanvil X4 login page. The notes document no login flow or lockout, so any
+               POST with a body or any Authorization header counts as a credential attempt ("admin" and
+               --password accepted, as the unverified admin/admin default).
 
-Each credential attempt is appended to --log as one JSON line. Runs until killed (tests own the process).
+Each credential attempt is appended to --log as one JSON line, also stray ones (an Authorization header
+or a POST body the vendor's flow does not expect: outcome "unexpected"), so tests can count every
+credential sent. Runs until killed (tests own the process).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import binascii
 import json
 import ssl
 import threading
@@ -37,7 +48,19 @@ def make_handler(args: argparse.Namespace) -> type[BaseHTTPRequestHandler]:
             "yealink": "yealink embed httpd",
             "snom": "snom embedded",
             "grandstream": "lighttpd",
+            "poly": "httpd",
+            "fanvil": "httpd",
         }[args.vendor]
+
+        def _basic_credentials(self) -> tuple[str, str] | None:
+            scheme, _, token = self.headers.get("Authorization", "").partition(" ")
+            if not scheme:
+                return None
+            try:
+                user, _, password = base64.b64decode(token, validate=True).decode().partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                user, password = "?", token
+            return user, password
 
         def log_message(self, *_: object) -> None:
             pass
@@ -52,6 +75,13 @@ def make_handler(args: argparse.Namespace) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(data)
 
         def do_GET(self) -> None:
+            credentials = self._basic_credentials()
+            if args.vendor == "poly" and self.path == "/auth.htm":
+                self._poly_auth(credentials)
+                return
+            if credentials is not None:
+                ok = args.vendor == "fanvil" and credentials == ("admin", args.password)
+                log_attempt(*credentials, "accepted" if ok else "unexpected")
             if args.redirect_https and not args.tls:
                 self._send(302, "", {"Location": f"https://{self.headers.get('Host', '')}/"})
             elif args.vendor == "yealink":
@@ -63,8 +93,23 @@ def make_handler(args: argparse.Namespace) -> type[BaseHTTPRequestHandler]:
                     self._send(401, "Unauthorized", {"WWW-Authenticate": 'Basic realm="snom"'})
                 else:
                     self._send(200, "<html><title>snom D785</title><body>Settings</body></html>")
+            elif args.vendor == "poly":
+                self._send(200, "<html><title>Polycom Web Configuration Utility</title></html>")
+            elif args.vendor == "fanvil":
+                self._send(200, "<html><title>Fanvil X4</title><body>Login: user, password</body></html>")
             else:
                 self._send(200, "<html><title>Grandstream GXP1625</title></html>")
+
+        def _poly_auth(self, credentials: tuple[str, str] | None) -> None:
+            challenge = {"WWW-Authenticate": 'Basic realm="PolycomVVX"'}
+            if credentials is None:
+                self._send(401, "Unauthorized", challenge)
+            elif credentials == ("Admin", args.password):
+                log_attempt(*credentials, "accepted")
+                self._send(200, "<html><title>Polycom - VVX 500 Configuration Utility</title></html>")
+            else:
+                log_attempt(*credentials, "refused")
+                self._send(401, "Unauthorized", challenge)
 
         def do_POST(self) -> None:
             length = min(int(self.headers.get("Content-Length", "0") or 0), 4096)
@@ -87,6 +132,11 @@ def make_handler(args: argparse.Namespace) -> type[BaseHTTPRequestHandler]:
                 log_attempt(user, password, "accepted" if ok else "refused")
                 self._send(200, json.dumps({"response": "success" if ok else "error"}))
             else:
+                if form or self.headers.get("Authorization"):
+                    user = form.get("username", form.get("user", "?"))
+                    password = next((v for k, v in form.items() if "pass" in k or "pwd" in k), "?")
+                    ok = args.vendor == "fanvil" and (user, password) == ("admin", args.password)
+                    log_attempt(user, password, "accepted" if ok else "unexpected")
                 self._send(404, "not found")
 
     return Handler
@@ -94,7 +144,9 @@ def make_handler(args: argparse.Namespace) -> type[BaseHTTPRequestHandler]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--vendor", choices=["yealink", "snom", "grandstream"], required=True)
+    parser.add_argument(
+        "--vendor", choices=["yealink", "snom", "grandstream", "poly", "fanvil"], required=True
+    )
     parser.add_argument("--bind", required=True)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--password", default="", help="the admin password the UI accepts")

@@ -4,6 +4,11 @@ Rules of etiquette (reference notes §13): never more than one credential attemp
 none when the page says the UI is locked, none again within the hold-off (Yealink locks its UI for
 ~10 minutes after 3 failures), and none where the vendor's default is "no password" (Snom: looking
 is enough). The ledger is shared by every task of a run, so a phone named twice is tried once.
+
+Flows: Yealink is Greenbone's form login; Poly is `GET /auth.htm` with HTTP Basic `Admin/456` (the
+flow of ztgrace/changeme `creds/http/phone/polycom_vvx_500.yml`, credentials as in the reference notes
+§5); no Poly lockout is documented. Fanvil is never tried: its `admin/admin` default is unverified and
+neither its login flow nor its lockout is documented, so guessing could lock a phone (§5).
 """
 
 from __future__ import annotations
@@ -18,11 +23,15 @@ from pathlib import Path
 from phonewarden.audit.http_client import HttpResponse, request
 
 LOCKED_MARKERS = ("locked", "too many", "try again later")
+FANVIL_NOT_TRIED = (
+    "no attempt sent: Fanvil's admin/admin default is unverified and its login flow and lockout are"
+    " undocumented; log in by hand once or lint the config (MMI_Account admin Password)"
+)
 
 
 @dataclass(frozen=True)
 class LoginResult:
-    status: str  # "default-works", "default-refused", "no-password", "not-tried"
+    status: str  # "default-works", "default-refused", "no-password", "not-tried", "inconclusive"
     detail: str
     attempts: int  # credential attempts sent (0 or 1)
 
@@ -84,6 +93,8 @@ async def check_default_login(
         if page.status == 401:
             return LoginResult("default-refused", "web UI asks for a password (none is the Snom default)", 0)
         return LoginResult("no-password", f"web UI answers {page.status} without any password", 0)
+    if vendor == "fanvil":
+        return LoginResult("not-tried", FANVIL_NOT_TRIED, 0)
     if vendor not in ("yealink", "grandstream", "poly"):
         return LoginResult("not-tried", f"no verified default-login flow for vendor {vendor or 'unknown'}", 0)
     if vendor == "yealink":
@@ -92,6 +103,13 @@ async def check_default_login(
         )
         if form is not None and any(m in form.body.lower() for m in LOCKED_MARKERS):
             return LoginResult("not-tried", "web UI says it is locked: no attempt sent", 0)
+    if vendor == "poly":  # a credential only goes to a page that demands Basic auth
+        challenge = await request(host, port, "GET", "/auth.htm", use_tls=use_tls, timeout=timeout)
+        if challenge is None or challenge.status != 401:
+            seen = "no answer" if challenge is None else f"HTTP {challenge.status}"
+            return LoginResult(
+                "inconclusive", f"/auth.htm gave {seen} without credentials: no attempt sent", 0
+            )
     refusal = await ledger.claim(host)
     if refusal is not None:
         return LoginResult("not-tried", refusal, 0)
@@ -99,7 +117,11 @@ async def check_default_login(
     if response is None:
         return LoginResult("not-tried", "the login request got no answer", 1)
     works = _default_accepted(vendor, response)
-    credentials = {"yealink": "admin/admin", "grandstream": "admin/admin", "poly": "Polycom/456"}[vendor]
+    credentials = {"yealink": "admin/admin", "grandstream": "admin/admin", "poly": "Admin/456"}[vendor]
+    if vendor == "poly" and response.status not in (200, 401):  # no Basic-auth page here: prove nothing
+        return LoginResult(
+            "inconclusive", f"{credentials} sent, but /auth.htm answered HTTP {response.status}", 1
+        )
     if works:
         return LoginResult(
             "default-works", f"{credentials} accepted by the web UI (HTTP {response.status})", 1
@@ -130,9 +152,15 @@ async def _attempt(host: str, port: int, use_tls: bool, vendor: str, timeout: fl
             timeout=timeout,
             body="username=admin&password=admin",
         )
-    token = base64.b64encode(b"Polycom:456").decode()
+    token = base64.b64encode(b"Admin:456").decode()
     return await request(
-        host, port, "GET", "/", use_tls=use_tls, timeout=timeout, headers={"Authorization": f"Basic {token}"}
+        host,
+        port,
+        "GET",
+        "/auth.htm",
+        use_tls=use_tls,
+        timeout=timeout,
+        headers={"Authorization": f"Basic {token}"},
     )
 
 
