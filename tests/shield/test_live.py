@@ -143,3 +143,25 @@ def test_serve_path_hep_in_ban_out_on_the_feed(clean_env: Path) -> None:
             feed = client.get("/api/v1/shield/feed.txt").text
     api.ban_store.cache_clear()
     assert feed.splitlines() == [attacker]
+
+
+def test_lift_ends_a_running_ban_in_the_enforcers_and_the_policy(clean_env: Path) -> None:
+    settings = load_settings()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    enforcer = DryRunEnforcer()
+    guard = live.LiveShield(
+        ShieldService(settings.shield, store=BanStore(engine), enforcers=[enforcer]), engine
+    )
+    guard.started.wait(5)
+    records = list(capture("sip-scan-sipvicious.pcapng"))
+    for record in records:
+        guard.on_record(record)
+    _wait(lambda: "127.0.0.1" in enforcer.active())
+    assert live.lift(make_engine(settings.database_url), "127.0.0.1") == 0  # another database
+    assert live.lift(engine, "127.0.0.1") == 1
+    _wait(lambda: "127.0.0.1" not in enforcer.active())
+    guard.on_record(records[0])  # the record thread makes the policy forget the ban
+    assert "127.0.0.1" not in guard.service.banned
+    asyncio.run(guard.stop())
+    assert live.lift(engine, "127.0.0.1") == 0  # a stopped shield is no longer told

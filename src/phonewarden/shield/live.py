@@ -11,6 +11,8 @@ import asyncio
 import logging
 import queue
 import threading
+import weakref
+from collections import deque
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +32,24 @@ log = logging.getLogger(__name__)
 SWEEP_S = 30.0
 BATCH = 256  # queued items handled together; findings among them are written in one transaction
 _STOP = object()
+_RUNNING: weakref.WeakSet[LiveShield] = weakref.WeakSet()
+
+
+class _Lift(str):
+    """A queued request to lift a ban (an operator unbanned it in the console) in every enforcer."""
+
+
+def lift(engine: Engine, address: str) -> int:
+    """Lift `address` (a canonical ban key) in the running shields on `engine`: enforcers and policy.
+
+    The console removes the stored ban itself; without this the firewall would keep the rule until it
+    expires. Returns how many running shields were told."""
+    told = 0
+    for shield in list(_RUNNING):
+        if shield.engine is engine:
+            shield.lift(address)
+            told += 1
+    return told
 
 
 class LiveShield:
@@ -41,14 +61,25 @@ class LiveShield:
         self.dropped = 0
         self.applied: list[Decision] = []
         self.started = threading.Event()
+        self._forget: deque[str] = deque(maxlen=10_000)  # lifted bans the policy must forget
         # The policy is only touched from the thread that calls on_record: load it here, before any record.
         self.restored = self._guard(service.load) or []
         self.thread = threading.Thread(target=self._work, name="shield-enforce", daemon=True)
         self.thread.start()
+        _RUNNING.add(self)
+
+    def lift(self, address: str) -> None:
+        """Thread-safe: enforcers are touched by the worker, the policy by the thread feeding records."""
+        self._forget.append(address)
+        self.queue.put(_Lift(address))
 
     def on_record(self, record: Any) -> None:
         if not self.enabled:
             return
+        while self._forget:
+            key = self._forget.popleft()
+            self.service.policy.forget(key, self.service.clock.now)
+            self.service.banned.pop(key, None)
         try:
             outputs = self.service.process(record)
         except Exception:  # a detector bug must not take the HEP listener down
@@ -61,6 +92,7 @@ class LiveShield:
                 self.dropped += 1
 
     async def stop(self) -> None:
+        _RUNNING.discard(self)
         self.queue.put(_STOP)
         await asyncio.to_thread(self.thread.join, 15.0)
 
@@ -80,6 +112,9 @@ class LiveShield:
                 if isinstance(item, Decision):  # bans first: enforcing is what must not wait
                     self._guard(self.service.apply, item)
                     self.applied.append(item)
+                elif isinstance(item, _Lift):
+                    for enforcer in self.service.enforcers:
+                        self._guard(enforcer.unban, str(item))
             if findings:
                 self._guard(self._save_findings, findings)
             if any(item is _STOP for item in batch):

@@ -1,0 +1,176 @@
+"""The shield's console pages, mounted at /shield (viewer role; see docs/console.md for the contract).
+
+/shield/bans           active bans: reasons, offences (escalation count), until, evidence samples; unban
+/shield/activity       shield findings per hour (the overview's uPlot chart) and the top sources
+POST /shield/bans/unban   operator role and CSRF (checked by `Operator`), written to the audit log
+
+The address to unban travels in a form field, not in the path: an IPv6 ban key is a /64 network.
+Unbanning removes the stored ban and tells the running shield (live.py) to lift it in its enforcers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import Engine, func, select
+
+from phonewarden.console.auth import Operator, Viewer, actor_of, context, now_utc
+from phonewarden.console.overview import _per_hour  # the overview chart's per-hour query
+from phonewarden.console.policy import Role
+from phonewarden.console.shell import render
+from phonewarden.shield import live
+from phonewarden.shield.bans import BanRow, BanStore
+from phonewarden.shield.enforce import canonical
+from phonewarden.shield.models import ShieldBan
+from phonewarden.store.engine import session_factory
+from phonewarden.store.errors import StoreError
+from phonewarden.store.models import Finding, Guard
+
+router = APIRouter(include_in_schema=False)
+NAV = [("Shield bans", "/shield/bans"), ("Shield activity", "/shield/activity")]
+MAX_BANS = 500  # shown on one page; the API's /bans has them all
+SAMPLES_PER_BAN = 3
+EVIDENCE_SCAN = 5_000  # newest findings read to pick evidence for the shown bans
+TOP_SOURCES = 20
+HOURS = 24
+
+
+@dataclass(frozen=True)
+class BanView:
+    ban: BanRow
+    detectors: list[str]
+    samples: list[str]
+
+
+def _bans(engine: Engine) -> list[BanRow]:
+    try:
+        return BanStore(engine).active_bans()[:MAX_BANS]
+    except StoreError as exc:
+        raise HTTPException(503, str(exc)) from None
+
+
+def evidence_by_source(engine: Engine, sources: list[str]) -> dict[str, tuple[list[str], list[str]]]:
+    """Per source: the detectors that reported it and up to SAMPLES_PER_BAN evidence lines, newest first."""
+    if not sources:
+        return {}
+    query = (
+        select(Finding.subject, Finding.kind, Finding.evidence)
+        .where(Finding.guard == Guard.SHIELD, Finding.subject.in_(sources))
+        .order_by(Finding.id.desc())
+        .limit(EVIDENCE_SCAN)
+    )
+    detectors: dict[str, list[str]] = defaultdict(list)
+    samples: dict[str, list[str]] = defaultdict(list)
+    with session_factory(engine)() as session:
+        for subject, kind, evidence in session.execute(query):
+            if kind not in detectors[subject]:
+                detectors[subject].append(kind)
+            room = SAMPLES_PER_BAN - len(samples[subject])
+            found = evidence.get("samples", []) if isinstance(evidence, dict) else []
+            samples[subject].extend(str(line) for line in found[:room])
+    return {source: (detectors[source], samples[source]) for source in detectors}
+
+
+def top_sources(engine: Engine, since: datetime, limit: int = TOP_SOURCES) -> list[dict[str, Any]]:
+    """The sources with the most shield findings since `since`, with their detectors and whether banned."""
+    count = func.count(Finding.id)
+    query = (
+        select(Finding.subject, count, func.max(Finding.time))
+        .where(Finding.guard == Guard.SHIELD, Finding.time >= since)
+        .group_by(Finding.subject)
+        .order_by(count.desc(), Finding.subject)
+        .limit(limit)
+    )
+    with session_factory(engine)() as session:
+        rows = list(session.execute(query))
+        subjects = [row[0] for row in rows]
+        kinds: dict[str, set[str]] = defaultdict(set)
+        kind_query = select(Finding.subject, Finding.kind).distinct()
+        kind_query = kind_query.where(
+            Finding.guard == Guard.SHIELD, Finding.time >= since, Finding.subject.in_(subjects)
+        )
+        for subject, kind in session.execute(kind_query):
+            kinds[subject].add(kind)
+        banned = set(
+            session.scalars(
+                select(ShieldBan.address).where(
+                    ShieldBan.address.in_(subjects), ShieldBan.expires_at > now_utc()
+                )
+            )
+        )
+    return [
+        {
+            "source": subject,
+            "findings": int(total),
+            "detectors": sorted(kinds[subject]),
+            "last_seen": last,
+            "banned": subject in banned,
+        }
+        for subject, total, last in rows
+    ]
+
+
+def hourly(engine: Engine, now: datetime, hours: int = HOURS) -> dict[str, list[int]]:
+    """Shield findings and bans per hour, in the shape the console's overview.js draws."""
+    start = (now - timedelta(hours=hours - 1)).replace(minute=0, second=0, microsecond=0)
+    labels = [start + timedelta(hours=i) for i in range(hours)]
+    keys = [label.strftime("%Y-%m-%d %H:00") for label in labels]
+    findings = _per_hour(engine, Finding.time, start, Finding.guard == Guard.SHIELD)
+    bans = _per_hour(engine, ShieldBan.banned_at, start, None)
+    return {
+        "hours": [int(label.timestamp()) for label in labels],
+        "findings": [findings.get(key, 0) for key in keys],
+        "bans": [bans.get(key, 0) for key in keys],
+    }
+
+
+@router.get("/bans", response_class=HTMLResponse)
+def bans_page(request: Request, principal: Viewer) -> HTMLResponse:
+    engine = context(request).engine
+    rows = _bans(engine)
+    evidence = evidence_by_source(engine, [row.address for row in rows])
+    views = [BanView(row, *evidence.get(row.address, ([], []))) for row in rows]
+    page = {
+        "bans": views,
+        "limit": MAX_BANS,
+        "can_unban": principal.role.allows(Role.OPERATOR),
+        "unbanned": request.query_params.get("unbanned", ""),
+    }
+    return render(request, "shield/bans.html", page, principal=principal)
+
+
+@router.post("/bans/unban")
+def unban(request: Request, principal: Operator, address: Annotated[str, Form(max_length=64)]) -> Response:
+    ctx = context(request)
+    try:
+        key = canonical(address)
+    except ValueError as exc:
+        ctx.accounts.audit(actor_of(request, principal), "shield.unban", address[:64], outcome="failed")
+        raise HTTPException(422, f"cannot unban {address!r}: {exc}") from None
+    try:
+        removed = BanStore(ctx.engine).remove_ban(key)
+    except StoreError as exc:
+        raise HTTPException(503, str(exc)) from None
+    outcome = "ok" if removed else "failed"
+    ctx.accounts.audit(actor_of(request, principal), "shield.unban", key, outcome=outcome)
+    if not removed:
+        raise HTTPException(404, f"{key} is not banned")
+    live.lift(ctx.engine, key)  # the running shield drops the firewall rule and forgets the ban now
+    return RedirectResponse(f"/shield/bans?unbanned={key}", status_code=303)
+
+
+@router.get("/activity", response_class=HTMLResponse)
+def activity_page(request: Request, principal: Viewer) -> HTMLResponse:
+    engine, now = context(request).engine, now_utc()
+    page = {
+        "chart": json.dumps(hourly(engine, now)),
+        "sources": top_sources(engine, now - timedelta(hours=HOURS)),
+        "hours": HOURS,
+    }
+    return render(request, "shield/activity.html", page, principal=principal)
