@@ -151,12 +151,12 @@ def hourly_series(engine: Engine, now: datetime, hours: int = 24) -> dict[str, A
     labels = [start + timedelta(hours=i) for i in range(hours)]
     keys = [label.strftime("%Y-%m-%d %H:00") for label in labels]
     # guard IN (all): lets the (guard, time) index serve the time range instead of a full scan.
-    findings = _per_hour(engine, Finding.time, start, Finding.guard.in_(list(Guard)))
+    findings = per_hour(engine, Finding.time, start, Finding.guard.in_(list(Guard)))
     bans: dict[str, int] = {}
     if import_guard_module("shield", "models") is not None:
         from phonewarden.shield.models import ShieldBan
 
-        bans = _per_hour(engine, ShieldBan.banned_at, start, None)
+        bans = per_hour(engine, ShieldBan.banned_at, start, None)
     return {
         "hours": [int(label.timestamp()) for label in labels],
         "findings": [findings.get(key, 0) for key in keys],
@@ -164,7 +164,7 @@ def hourly_series(engine: Engine, now: datetime, hours: int = 24) -> dict[str, A
     }
 
 
-def _per_hour(engine: Engine, column: Any, start: datetime, also: Any) -> dict[str, int]:
+def per_hour(engine: Engine, column: Any, start: datetime, also: Any) -> dict[str, int]:
     bucket = _hour_bucket(engine, column)
     query = select(bucket, func.count()).where(column >= start).group_by(bucket)
     if also is not None:

@@ -44,11 +44,15 @@ def tile_list(request: Request, key: str, principal: Viewer) -> HTMLResponse:
     return render(request, "list.html", context_, principal=principal)
 
 
-@router.post("/lists/bans/{address}/unban")
+@router.post("/lists/bans/{address:path}/unban")  # :path: an IPv6 ban is a /64 with a slash
 def unban(request: Request, address: str, principal: Operator) -> Response:
     from phonewarden.shield.bans import BanStore
+    from phonewarden.shield.live import lift
 
-    removed = BanStore(context(request).engine).remove_ban(address)
+    engine = context(request).engine
+    removed = BanStore(engine).remove_ban(address)
+    if removed:
+        lift(engine, address)  # also end it in the running shield's firewall, not only in the store
     outcome = "ok" if removed else "failed"
     context(request).accounts.audit(actor_of(request, principal), "shield.unban", address, outcome=outcome)
     return RedirectResponse("/lists/bans", status_code=303)

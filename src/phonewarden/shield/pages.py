@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Engine, func, select
 
 from phonewarden.console.auth import Operator, Viewer, actor_of, context, now_utc
-from phonewarden.console.overview import _per_hour  # the overview chart's per-hour query
+from phonewarden.console.overview import per_hour
 from phonewarden.console.policy import Role
 from phonewarden.console.shell import render
 from phonewarden.shield import live
@@ -121,8 +121,8 @@ def hourly(engine: Engine, now: datetime, hours: int = HOURS) -> dict[str, list[
     start = (now - timedelta(hours=hours - 1)).replace(minute=0, second=0, microsecond=0)
     labels = [start + timedelta(hours=i) for i in range(hours)]
     keys = [label.strftime("%Y-%m-%d %H:00") for label in labels]
-    findings = _per_hour(engine, Finding.time, start, Finding.guard == Guard.SHIELD)
-    bans = _per_hour(engine, ShieldBan.banned_at, start, None)
+    findings = per_hour(engine, Finding.time, start, Finding.guard == Guard.SHIELD)
+    bans = per_hour(engine, ShieldBan.banned_at, start, None)
     return {
         "hours": [int(label.timestamp()) for label in labels],
         "findings": [findings.get(key, 0) for key in keys],
