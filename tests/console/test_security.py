@@ -93,6 +93,16 @@ def test_viewer_cannot_unban_but_operator_can_and_both_are_audited(client: TestC
     assert ("ivan", "shield.unban", "203.0.113.9", "ok") in trail
 
 
+def test_operator_unbans_an_ipv6_network_from_the_list(client: TestClient) -> None:
+    bans = BanStore(console(client).engine)
+    bans.save_ban("2001:db8:66::/64", 600, ["enumeration"], 1)
+    csrf = log_in(client, enrolled(client, "lena", Role.OPERATOR))
+    answer = client.post("/lists/bans/2001:db8:66::/64/unban", data={"csrf": csrf})
+    assert answer.status_code in (200, 303)
+    assert bans.active_bans() == []
+    assert ("lena", "shield.unban", "2001:db8:66::/64", "ok") in _audit(client)
+
+
 def test_audit_log_page_is_for_admins_and_records_who_from_where(client: TestClient) -> None:
     admin, viewer = enrolled(client, "judy"), enrolled(client, "ken", Role.VIEWER)
     log_in(client, viewer)
