@@ -24,6 +24,7 @@ class LiveGuard(Protocol):
 
     async def stop(self) -> None: ...
 
+
 GUARDS = {
     "shield": "SIP shield: detect attacks, block sources",
     "fraud": "Fraud guard: call records, live calls, restrictions",

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+import tomllib
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from phonewarden.cli import app
 from phonewarden.fraud.cdr import Cdr
+from phonewarden.fraud.pbx_auth import PbxTokens
 from phonewarden.fraud.service import FraudService
 from phonewarden.fraud.settings import FraudSettings
 from phonewarden.output import decode_json_lines
@@ -65,3 +67,16 @@ def test_restrictions_and_lift_from_the_store(clean_env: Path) -> None:
 def test_accounts_profile(clean_env: Path) -> None:
     result = RUNNER.invoke(app, ["fraud", "accounts", str(DATA / "freeswitch.csv")])
     assert result.exit_code == 0 and "acme" in result.stdout and "1002" in result.stdout
+
+
+def test_pbx_token_prints_a_token_and_its_settings_entry(clean_env: Path) -> None:
+    result = RUNNER.invoke(app, ["fraud", "pbx-token", "kamailio-1"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    token = lines[1]
+    entry = tomllib.loads(lines[-1])["pbx_tokens"][0]
+    settings = FraudSettings.model_validate({"pbx_tokens": [entry]})
+    assert settings.pbx_tokens[0].name == "kamailio-1"
+    assert PbxTokens(settings.pbx_tokens).check(token, "198.51.100.1").pbx == "kamailio-1"
+    bad = RUNNER.invoke(app, ["fraud", "pbx-token", "x" * 65])
+    assert bad.exit_code == 2 and "64 characters" in bad.output

@@ -1,4 +1,5 @@
-"""The documented Kamailio authorize snippet with real Kamailio (http_client) and sipp: a restricted
+"""The documented Kamailio authorize snippet with real Kamailio (http_client) and sipp against the whole
+console (an operator exists, PBX tokens are set; Kamailio sends its token): a restricted
 account's INVITE to Somalia gets 403, the same INVITE from another account passes (488 in this config)."""
 
 from __future__ import annotations
@@ -6,45 +7,23 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
 
-from phonewarden.fraud import service as service_module
-from phonewarden.fraud.api import router
-from phonewarden.fraud.records import Restriction
-from phonewarden.fraud.settings import FraudSettings
 from tests.conftest import free_port
+from tests.fraud.console_server import Console, console_with_pbx_tokens
 
 TOOLS = Path(__file__).resolve().parents[2] / "tools" / "fraud"
 MODULE = Path("/usr/lib/x86_64-linux-gnu/kamailio/modules/http_client.so")
 
 
 @pytest.fixture
-def api_port() -> Iterator[int]:
-    service = service_module.get_service(FraudSettings())
-    now = time.time()
-    service.engine.book.apply(
-        Restriction(time=now, account="hacked", level=1, until=now + 600, reason="test")
-    )
-    app = FastAPI()
-    app.include_router(router, prefix="/api/v1/fraud")
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    yield port
-    server.should_exit = True
-    thread.join(10)
+def console(tmp_path: Path) -> Iterator[Console]:
+    with console_with_pbx_tokens(tmp_path / "var", restricted="hacked") as running:
+        yield running
 
 
 def _invite(
@@ -82,7 +61,7 @@ def _invite(
 
 
 @pytest.mark.peer
-def test_kamailio_asks_authorize_before_routing(api_port: int, tmp_path: Path) -> None:
+def test_kamailio_asks_authorize_before_routing(console: Console, tmp_path: Path) -> None:
     kamailio, sipp = shutil.which("kamailio"), shutil.which("sipp")
     assert kamailio and sipp, (
         "kamailio and sipp: apt-get install kamailio sip-tester (scripts/install-debs.sh)"
@@ -91,7 +70,9 @@ def test_kamailio_asks_authorize_before_routing(api_port: int, tmp_path: Path) -
     sip_port = free_port(socket.SOCK_DGRAM)
     config = tmp_path / "kamailio.cfg"
     config.write_text(
-        (TOOLS / "kamailio-authorize.cfg").read_text().format(sip_port=sip_port, api_port=api_port)
+        (TOOLS / "kamailio-authorize.cfg")
+        .read_text()
+        .format(sip_port=sip_port, api_port=console.base.rsplit(":", 1)[1], pbx_token=console.token)
     )
     process = subprocess.Popen(
         [kamailio, "-f", str(config), "-DD", "-E", "-Y", str(tmp_path), "-P", str(tmp_path / "k.pid")],

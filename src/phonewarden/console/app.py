@@ -37,9 +37,6 @@ from phonewarden.store.engine import make_engine
 from phonewarden.store.migrate import current_revision, head_revision
 
 STATIC = Path(__file__).parent / "static"
-# Routes that check their own credentials (a per-PBX push token), for guards that do not yet declare
-# `SELF_AUTHENTICATED` in their api.py.
-_SELF_AUTHENTICATED = {"fraud": frozenset({"/cdr"})}
 _SECURITY_HEADERS = {
     "content-security-policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
     "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
@@ -69,7 +66,7 @@ def _mount_guard_routers(app: FastAPI, engine: Engine) -> list[str]:
             continue
         if hasattr(module, "use_engine"):  # the router reads the console's database, not its own guess
             module.use_engine(engine)
-        own_auth = frozenset(getattr(module, "SELF_AUTHENTICATED", _SELF_AUTHENTICATED.get(guard, ())))
+        own_auth = frozenset(getattr(module, "SELF_AUTHENTICATED", ()))
         app.state.self_authenticated[guard] = own_auth
         app.include_router(module.router, prefix=f"/api/v1/{guard}", tags=[guard])
         mounted.append(guard)

@@ -2,13 +2,13 @@
 
 `GET /authorize?account=&destination=` is what the PBX asks before routing a call (authorize_http.py).
 `POST /cdr` takes FreeSWITCH mod_json_cdr pushes (raw JSON, `cdr=` url-encoded or base64) and generic
-JSON objects; when `[fraud] push_token` is empty only loopback clients may push.
+JSON objects. Both authenticate the PBX themselves with a token from `[fraud] pbx_tokens` (or the legacy
+`push_token`), in memory; with none configured only loopback clients may use them (pbx_auth.py). The
+console exempts them from operator login: `SELF_AUTHENTICATED`. The other routes need an operator.
 """
 
 from __future__ import annotations
 
-import hmac
-import ipaddress
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -16,11 +16,13 @@ from starlette.routing import Route
 
 from phonewarden.fraud.authorize_http import AuthorizeEndpoint
 from phonewarden.fraud.cdr import CdrRowError, LocalTimeParser
+from phonewarden.fraud.pbx_auth import bearer
 from phonewarden.fraud.readers_csv import GenericCsv
 from phonewarden.fraud.readers_json import decode_push_body, json_object_cdr
 from phonewarden.fraud.service import get_service
 
 router = APIRouter()
+SELF_AUTHENTICATED = frozenset({"/authorize", "/cdr"})
 GENERIC_HEADER = ["account", "destination", "start", "answer", "end", "billsec", "source", "call_id"]
 
 
@@ -29,19 +31,11 @@ router.routes.append(Route("/authorize", AuthorizeEndpoint(), methods=["GET"], n
 
 
 def _check_pusher(request: Request, token: str | None) -> None:
-    expected = get_service().settings.push_token
-    if expected:
-        given = token or request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(given.encode(), expected.encode()):
-            raise HTTPException(401, "wrong or missing push token (?token= or Authorization: Bearer)")
-        return
-    host = request.client.host if request.client else ""
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = host == "testclient"
-    if not loopback:
-        raise HTTPException(403, "CDR push from non-loopback clients needs [fraud] push_token")
+    given = token or bearer(request.headers.get("authorization", ""))
+    verdict = get_service().pbx_tokens.check(given, request.client.host if request.client else "")
+    if verdict.pbx is None:
+        headers = {"WWW-Authenticate": "Bearer"} if verdict.status == 401 else None
+        raise HTTPException(verdict.status, verdict.detail, headers=headers)
 
 
 @router.post("/cdr")

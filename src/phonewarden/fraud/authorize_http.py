@@ -1,5 +1,8 @@
 """`GET /authorize` as a bare ASGI endpoint: the PBX asks it before every call, so it must stay fast.
 
+The PBX authenticates with a token from `[fraud] pbx_tokens` (pbx_auth.py), also checked in memory:
+the console exempts this route from operator login (`SELF_AUTHENTICATED` in api.py).
+
 FastAPI's parameter solving and response models cost ~0.3-0.5 ms a request on a busy core, which is
 most of the budget at 1k req/s (p99 <= 2 ms). This endpoint parses the query string itself, answers
 from memory (no database, no thread hop) and writes the response in two ASGI messages. Errors keep
@@ -14,6 +17,7 @@ from urllib.parse import parse_qsl
 
 import msgspec
 
+from phonewarden.fraud.pbx_auth import bearer
 from phonewarden.fraud.service import get_service
 
 Scope = MutableMapping[str, Any]
@@ -57,12 +61,21 @@ class AuthorizeEndpoint:
     """ASGI app for `GET /authorize?account=&destination=[&format=text]`."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        service = get_service()
         params, errors = parse_query(scope.get("query_string", b""))
+        authorization = next((v for k, v in scope.get("headers", ()) if k == b"authorization"), b"")
+        token = bearer(authorization.decode("latin-1")) or params.get("token", "")
+        client = scope.get("client")
+        verdict = service.pbx_tokens.check(token, client[0] if client else "")
+        if verdict.pbx is None:
+            challenge = [*_JSON, (b"www-authenticate", b"Bearer")] if verdict.status == 401 else _JSON
+            await _respond(send, verdict.status, challenge, _encode({"detail": verdict.detail}))
+            return
         if errors:
             await _respond(send, 422, _JSON, _encode({"detail": errors}))
             return
         account, destination = params["account"], params["destination"]
-        decision = get_service().authorize(account, destination)
+        decision = service.authorize(account, destination)
         if params["format"] == "text":
             await _respond(send, 200, _TEXT, b"allow" if decision.allow else b"deny")
             return

@@ -23,6 +23,7 @@ from phonewarden.core.records import iso_time
 from phonewarden.fraud.cdr import CdrFormatError
 from phonewarden.fraud.engine import FraudEngine
 from phonewarden.fraud.findings import ShieldFinding, shield_findings
+from phonewarden.fraud.pbx_auth import digest, new_token
 from phonewarden.fraud.readers import FORMATS, ReadReport, read_cdrs
 from phonewarden.fraud.records import Summary
 from phonewarden.fraud.service import lift_in_store
@@ -225,3 +226,14 @@ def accounts(
             "yes" if engine.detector.warm(state, engine.now) else "no",
         )
     Console().print(table)
+
+
+@app.command("pbx-token")
+def pbx_token(name: Annotated[str, typer.Argument(help="the PBX's name, e.g. kamailio-1")]) -> None:
+    """Make a token for a PBX (/authorize, /cdr): shown once; its SHA-256 goes into [fraud] pbx_tokens."""
+    if not 1 <= len(name) <= 64 or '"' in name:
+        raise typer.BadParameter("1 to 64 characters, no double quote", param_hint="NAME")
+    token = new_token()
+    typer.echo(f"token for {name} (shown once; give it to the PBX as Authorization: Bearer):\n{token}\n")
+    typer.echo("add to phonewarden.toml under [fraud], then restart serve:")
+    typer.echo(f'pbx_tokens = [{{ name = "{name}", sha256 = "{digest(token)}" }}]')

@@ -22,7 +22,8 @@ from phonewarden.fraud.cdr import Cdr
 from phonewarden.fraud.engine import FraudEngine, Output
 from phonewarden.fraud.findings import shield_findings
 from phonewarden.fraud.models import FraudAudit, FraudRestriction
-from phonewarden.fraud.records import SEVERITIES, Restriction
+from phonewarden.fraud.pbx_auth import PbxTokens
+from phonewarden.fraud.records import SEVERITIES, Alert, Restriction
 from phonewarden.fraud.restrictions import Decision
 from phonewarden.fraud.settings import FraudSettings
 
@@ -38,6 +39,7 @@ class FraudService:
         self, settings: FraudSettings, db: Engine | None = None, outbox: Outbox | None = None
     ) -> None:
         self.settings = settings
+        self.pbx_tokens = PbxTokens(settings.pbx_tokens, [settings.push_token])
         self.outbox = outbox
         self._min_severity = SEVERITIES.index(settings.alert_min_severity)
         self.engine = FraudEngine(settings)
@@ -148,6 +150,14 @@ class FraudService:
         if self.db is not None:
             lifted = lift_in_store(self.db, account, actor, moment) or lifted
         return lifted
+
+    def open_alerts(self) -> list[tuple[float, Alert]]:
+        """High alerts waiting for a person, oldest first: (deadline, alert); unacknowledged -> level 1."""
+        with self.lock:
+            waiting = [
+                (deadline, item["alert"]) for deadline, item in self.engine.policy.acks.waiting.values()
+            ]
+        return sorted(waiting, key=lambda pair: pair[1].time)
 
     def acknowledge(self, account: str, actor: str) -> bool:
         with self.lock:

@@ -61,6 +61,15 @@ class LiveAccountRule(BaseModel):
         return self
 
 
+class PbxToken(BaseModel):
+    """A PBX allowed to ask /authorize and push /cdr: its name and the SHA-256 (hex) of its token.
+    `phonewarden fraud pbx-token NAME` makes a token and prints this entry."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")]
+
+
 class FraudSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -108,7 +117,8 @@ class FraudSettings(BaseModel):
     risk_path: Path | None = None
     max_accounts: Annotated[int, Field(ge=10)] = 50_000
 
-    # Push endpoint token (empty: loopback clients only).
+    # PBX tokens for /authorize and /cdr (none: loopback clients only); push_token: one plain legacy token.
+    pbx_tokens: list[PbxToken] = []
     push_token: str = ""
     # Alert delivery through phonewarden.alerts: a signed webhook and/or syslog "host:port" (RFC 5424/UDP).
     alert_webhook_url: str = ""
@@ -127,6 +137,9 @@ class FraudSettings(BaseModel):
             if path is not None and not path.is_file():
                 raise ValueError(f"table file {path} does not exist")
         self.home_region = self.home_region.upper()
+        names = [token.name for token in self.pbx_tokens]
+        if len(set(names)) != len(names):
+            raise ValueError(f"pbx_tokens names must be distinct, got {names}")
         if self.alert_webhook_url and not self.alert_webhook_secret:
             raise ValueError("alert_webhook_url needs alert_webhook_secret (the HMAC-SHA256 key)")
         try:

@@ -1,0 +1,78 @@
+"""Who may ask `/authorize` and push `/cdr`: PBXs with a token from `[fraud] pbx_tokens`, checked in memory.
+
+Both routes are exempt from the console's operator login (`SELF_AUTHENTICATED` in api.py): a PBX asks
+before every call, so the check must not touch the database. The settings hold only SHA-256 digests of
+the tokens (random 256-bit strings, so a fast hash is enough); a request's token is hashed and compared
+with every digest in constant time. With no token configured, loopback clients are let in without one
+(a PBX on the same host, a fresh install) and everyone else is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from phonewarden.fraud.settings import PbxToken
+
+TOKEN_PREFIX = "pwpbx_"
+
+
+def new_token() -> str:
+    """A fresh PBX token (shown once) — store only its `digest` in the settings."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "testclient"  # Starlette's TestClient
+
+
+def bearer(authorization: str) -> str:
+    scheme, _, value = authorization.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """`pbx`: who was let in (a token's name, or "loopback"); else `status` and `detail` say why not."""
+
+    pbx: str | None
+    status: int = 200
+    detail: str = ""
+
+
+class PbxTokens:
+    def __init__(self, tokens: Iterable[PbxToken], extra_plain: Iterable[str] = ()) -> None:
+        # (name, digest bytes); `extra_plain` are legacy plain tokens such as `[fraud] push_token`.
+        self._digests = [(t.name, bytes.fromhex(t.sha256)) for t in tokens]
+        self._digests += [("push_token", bytes.fromhex(digest(p))) for p in extra_plain if p]
+
+    @property
+    def configured(self) -> bool:
+        return bool(self._digests)
+
+    def check(self, token: str, client_host: str) -> Verdict:
+        if not self._digests:
+            if is_loopback(client_host):
+                return Verdict("loopback")
+            return Verdict(None, 403, "requests from other hosts need a token from [fraud] pbx_tokens")
+        if not token:
+            return Verdict(None, 401, "missing PBX token (Authorization: Bearer, or ?token=)")
+        given = hashlib.sha256(token.encode()).digest()
+        found = None
+        for name, expected in self._digests:  # no early exit: the time does not depend on the match
+            if hmac.compare_digest(given, expected) and found is None:
+                found = name
+        if found is None:
+            return Verdict(None, 401, "wrong PBX token")
+        return Verdict(found)
