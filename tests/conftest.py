@@ -40,3 +40,17 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
     yield tmp_path
+
+
+def hep_sip_packet(
+    payload: bytes, *, capture_id: int = 1, auth_key: str | None = None, time: float = 1.7e9
+) -> bytes:
+    """A HEP v3 packet carrying one SIP message from 198.51.100.7:5060 to 203.0.113.5:5060."""
+    from phonewarden.wire.hep import HepPacket, encode_hep
+
+    packet = HepPacket(
+        version=3, ip_family=2, ip_proto=17, src="198.51.100.7", dst="203.0.113.5", sport=5060, dport=5060,
+        time=time, proto_type=1, capture_id=capture_id, auth_key=auth_key, payload=payload,
+        correlation_id=None, vlan=None, node_name=None, other_chunks=[],
+    )  # fmt: skip
+    return encode_hep(packet)

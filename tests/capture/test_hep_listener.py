@@ -14,8 +14,7 @@ import pytest
 
 from phonewarden.capture.hep_listener import HepListener
 from phonewarden.settings import HepSettings
-from phonewarden.wire.hep import HepPacket, encode_hep
-from tests.conftest import REPO, free_port, free_udp_and_tcp_port
+from tests.conftest import REPO, free_port, free_udp_and_tcp_port, hep_sip_packet
 
 KAMAILIO_CFG = """#!KAMAILIO
 debug=1
@@ -151,26 +150,7 @@ def test_auth_key_mismatch_and_oversize_are_dropped_and_counted() -> None:
     payload = OPTIONS_PROBE.format(port=5060, n=1).encode()
 
     def packet(auth_key: str | None, body: bytes = payload) -> bytes:
-        return encode_hep(
-            HepPacket(
-                version=3,
-                ip_family=2,
-                ip_proto=17,
-                src="198.51.100.7",
-                dst="203.0.113.5",
-                sport=5060,
-                dport=5060,
-                time=1_700_000_000.0,
-                proto_type=1,
-                capture_id=1,
-                auth_key=auth_key,
-                payload=body,
-                correlation_id=None,
-                vlan=None,
-                node_name=None,
-                other_chunks=[],
-            )
-        )
+        return hep_sip_packet(body, auth_key=auth_key, time=1_700_000_000.0)
 
     async def scenario() -> dict[str, Any]:
         listener = HepListener(

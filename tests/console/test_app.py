@@ -8,8 +8,7 @@ from fastapi.testclient import TestClient
 from phonewarden.console.app import create_app
 from phonewarden.settings import Settings
 from phonewarden.store.migrate import head_revision, upgrade
-from phonewarden.wire.hep import HepPacket, encode_hep
-from tests.conftest import free_udp_and_tcp_port
+from tests.conftest import free_udp_and_tcp_port, hep_sip_packet
 
 REGISTER = (
     b"REGISTER sip:example.test SIP/2.0\r\nVia: SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bK1\r\n"
@@ -18,12 +17,7 @@ REGISTER = (
 )
 
 
-def _packet() -> HepPacket:
-    return HepPacket(
-        version=3, ip_family=2, ip_proto=17, src="198.51.100.7", dst="203.0.113.5", sport=5060, dport=5060,
-        time=1_700_000_000.25, proto_type=1, capture_id=2001, auth_key=None, payload=REGISTER,
-        correlation_id=None, vlan=None, node_name=None, other_chunks=[],
-    )  # fmt: skip
+HEP_REGISTER = hep_sip_packet(REGISTER, capture_id=2001, time=1_700_000_000.25)
 
 
 def _settings(tmp_path: Path, hep_port: int = 9060) -> Settings:
@@ -54,30 +48,12 @@ def test_hep_listener_runs_with_the_app_and_counts_sip(tmp_path: Path) -> None:
     port = free_udp_and_tcp_port()
     settings = _settings(tmp_path, port)
     upgrade(settings.database_url)
-    packet = HepPacket(
-        version=3,
-        ip_family=2,
-        ip_proto=17,
-        src="198.51.100.7",
-        dst="203.0.113.5",
-        sport=5060,
-        dport=5060,
-        time=1_700_000_000.25,
-        proto_type=1,
-        capture_id=2001,
-        auth_key=None,
-        payload=REGISTER,
-        correlation_id=None,
-        vlan=None,
-        node_name=None,
-        other_chunks=[],
-    )
     with TestClient(create_app(settings)) as client:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
-            sender.sendto(encode_hep(packet), ("127.0.0.1", port))
+            sender.sendto(HEP_REGISTER, ("127.0.0.1", port))
             sender.sendto(b"garbage that is not HEP", ("127.0.0.1", port))
         with socket.create_connection(("127.0.0.1", port)) as stream:
-            stream.sendall(encode_hep(packet) * 2)
+            stream.sendall(HEP_REGISTER * 2)
         deadline = time.monotonic() + 30
         hep = client.get("/health").json()["hep"]
         while hep["sip_messages"] < 3 and time.monotonic() < deadline:
@@ -125,7 +101,7 @@ def test_live_guards_get_every_hep_record_and_are_stopped(
     from phonewarden.labconsole import live  # type: ignore[import-not-found]
 
     with TestClient(create_app(settings)), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
-        sender.sendto(encode_hep(_packet()), ("127.0.0.1", port))
+        sender.sendto(HEP_REGISTER, ("127.0.0.1", port))
         deadline = time.monotonic() + 30
         while not live.received and time.monotonic() < deadline:
             time.sleep(0.05)
