@@ -1,27 +1,16 @@
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import struct
 import subprocess
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from phonewarden.wire.dns import DnsTcpFramer, parse_dns, read_name, type_name
-
-DATA = Path(__file__).resolve().parents[1] / "data" / "appwire"
-
-
-def load_pcapfile() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("appwire_pcapfile", DATA / "pcapfile.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.wire.appwire import DATA, load_pcapfile
 
 
 def encode_name(name: str) -> bytes:
@@ -254,8 +243,8 @@ def test_tshark_agrees_on_dig_answer(tmp_path: Path) -> None:
     reply = (DATA / "dns_dig_a_response.bin").read_bytes()
     path = tmp_path / "dns.pcap"
     pcap.write_pcap(path, [
-        pcap.ipv4_frame("10.0.0.2", 40000, "10.0.0.1", 53, query),
-        pcap.ipv4_frame("10.0.0.1", 53, "10.0.0.2", 40000, reply),
+        pcap.ipv4_frame("198.51.100.2", 40000, "203.0.113.1", 53, query),
+        pcap.ipv4_frame("203.0.113.1", 53, "198.51.100.2", 40000, reply),
     ])  # fmt: skip
     fields = ["dns.qry.name", "dns.a", "dns.aaaa", "dns.cname", "dns.mx.mail_exchange", "dns.ptr.domain_name"]
     result = subprocess.run(

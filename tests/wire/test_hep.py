@@ -97,14 +97,14 @@ def test_bad_chunk_size_still_reads_value() -> None:
 
 
 def test_hep_v2_and_v1() -> None:
-    v2 = struct.pack("!BBBBHH", 2, 28, 2, 17, 5060, 5080) + bytes([10, 0, 0, 1, 10, 0, 0, 2])
+    v2 = struct.pack("!BBBBHH", 2, 28, 2, 17, 5060, 5080) + bytes([198, 51, 100, 1, 203, 0, 113, 2])
     v2 += struct.pack("<IIH2x", 1_600_000_000, 500_000, 77) + SIP
     packet = decode_hep(v2)
     assert packet is not None
     assert (packet.version, packet.src, packet.dst, packet.sport, packet.dport) == (
         2,
-        "10.0.0.1",
-        "10.0.0.2",
+        "198.51.100.1",
+        "203.0.113.2",
         5060,
         5080,
     )

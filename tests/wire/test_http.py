@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,8 +15,8 @@ from phonewarden.wire.http import (
     body_preview,
     looks_like_http_request,
 )
+from tests.wire.appwire import DATA, load_pcapfile
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "appwire"
 POST = (DATA / "http_curl_post.bin").read_bytes()
 CHUNKED = (DATA / "http_curl_chunked.bin").read_bytes()
 LEAK_BODY = (DATA / "http_leak_body.txt").read_bytes()
@@ -224,12 +223,9 @@ def test_response_chunked_and_upgrade() -> None:
 def test_tshark_agrees_on_request(tmp_path: Path) -> None:
     tshark = shutil.which("tshark")
     assert tshark, "tshark is required for peer tests"
-    spec = importlib.util.spec_from_file_location("appwire_pcapfile", DATA / "pcapfile.py")
-    assert spec is not None and spec.loader is not None
-    pcap = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(pcap)
+    pcap = load_pcapfile()
     path = tmp_path / "http.pcap"
-    pcap.write_pcap(path, [pcap.ipv4_frame("10.0.0.2", 40002, "10.0.0.1", 80, POST, tcp=True)])
+    pcap.write_pcap(path, [pcap.ipv4_frame("198.51.100.2", 40002, "203.0.113.1", 80, POST, tcp=True)])
     result = subprocess.run(
         [tshark, "-r", str(path), "-T", "fields", "-E", "separator=|", "-e", "http.request.method",
          "-e", "http.host", "-e", "http.content_type", "-e", "http.content_length_header"],

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from phonewarden.wire.tcp import TcpReassembler
 
-A, B = "10.0.0.1", "10.0.0.2"
+A, B = "198.51.100.1", "203.0.113.2"
 FIN, SYN, RST, ACK = 0x01, 0x02, 0x04, 0x10
 
 

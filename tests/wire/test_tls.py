@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import struct
 import subprocess
@@ -17,8 +16,8 @@ from phonewarden.wire.tls import (
     parse_client_hello,
     tls_record_needs_more,
 )
+from tests.wire.appwire import DATA, load_pcapfile
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "appwire"
 OPENSSL = (DATA / "tls_openssl_clienthello.bin").read_bytes()
 CURL = (DATA / "tls_curl_clienthello.bin").read_bytes()
 TLS12 = (DATA / "tls_openssl_tls12_clienthello.bin").read_bytes()
@@ -207,12 +206,9 @@ def test_looks_like_tls() -> None:
 def test_tshark_agrees_on_sni_and_alpn(tmp_path: Path) -> None:
     tshark = shutil.which("tshark")
     assert tshark, "tshark is required for peer tests"
-    spec = importlib.util.spec_from_file_location("appwire_pcapfile", DATA / "pcapfile.py")
-    assert spec is not None and spec.loader is not None
-    pcap = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(pcap)
+    pcap = load_pcapfile()
     path = tmp_path / "tls.pcap"
-    pcap.write_pcap(path, [pcap.ipv4_frame("10.0.0.2", 40001, "10.0.0.1", 443, CURL, tcp=True)])
+    pcap.write_pcap(path, [pcap.ipv4_frame("198.51.100.2", 40001, "203.0.113.1", 443, CURL, tcp=True)])
     result = subprocess.run(
         [tshark, "-r", str(path), "-T", "fields", "-E", "separator=|",
          "-e", "tls.handshake.extensions_server_name", "-e", "tls.handshake.extensions_alpn_str",
