@@ -20,6 +20,7 @@ from pydantic_settings import (
 )
 
 from phonewarden.audit.settings import AuditSettings
+from phonewarden.console.settings import ConsoleSettings
 from phonewarden.fraud.settings import FraudSettings
 from phonewarden.privacy.settings import PrivacySettings
 from phonewarden.provisioning.settings import ProvisioningSettings
@@ -34,11 +35,6 @@ class SettingsError(Exception):
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class ConsoleSettings(Section):
-    host: str = "127.0.0.1"
-    port: Annotated[int, Field(ge=1, le=65535)] = 8080
 
 
 class HepSettings(Section):

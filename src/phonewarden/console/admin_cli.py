@@ -28,7 +28,8 @@ def _accounts(ctx: typer.Context) -> Accounts:
     except StoreError as exc:
         typer.secho(f"phonewarden: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from None
-    return Accounts(make_engine(settings.database_url), SecretBox.in_dir(settings.data_dir), ConsolePolicy())
+    policy = ConsolePolicy.from_settings(settings.console)
+    return Accounts(make_engine(settings.database_url), SecretBox.in_dir(settings.data_dir), policy)
 
 
 def _actor() -> Actor:

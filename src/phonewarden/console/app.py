@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine
 from sqlalchemy.exc import DataError
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from phonewarden import __version__
 from phonewarden.capture.hep_listener import HepListener
@@ -74,7 +75,7 @@ def _mount_guard_routers(app: FastAPI, engine: Engine) -> list[str]:
 
 
 def _console_context(settings: Settings, engine: Engine) -> ConsoleContext:
-    policy = ConsolePolicy()
+    policy = ConsolePolicy.from_settings(settings.console)
     accounts = Accounts(engine, SecretBox.in_dir(settings.data_dir), policy)
     return ConsoleContext(engine, accounts, SessionStore(engine, policy), TokenStore(engine), policy)
 
@@ -129,6 +130,9 @@ def create_app(settings: Settings, *, start_hep: bool = True) -> FastAPI:
     app.include_router(login_pages.router)
     app.include_router(views.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    if settings.console.trusted_proxies:
+        # Only the listed proxies may name the client (X-Forwarded-For) and the scheme (X-Forwarded-Proto).
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.console.trusted_proxies)
 
     @app.exception_handler(OverflowError)
     @app.exception_handler(DataError)

@@ -25,10 +25,12 @@ def serve(
     assert isinstance(settings, Settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.database_url)
-    app = create_app(settings)
-    uvicorn.run(
-        app,
-        host=host or settings.console.host,
-        port=port or settings.console.port,
-        log_level=settings.log_level,
+    console = settings.console.model_copy(
+        update={"host": host or settings.console.host, "port": port or settings.console.port}
     )
+    warning = console.transport_warning()
+    if warning:
+        typer.secho(f"phonewarden: warning: {warning}", fg=typer.colors.YELLOW, err=True)
+    app = create_app(settings.model_copy(update={"console": console}))
+    # Forwarded headers are handled by the app itself, from console.trusted_proxies only.
+    uvicorn.run(app, host=console.host, port=console.port, log_level=settings.log_level, proxy_headers=False)

@@ -1,13 +1,15 @@
 """Console security knobs with their defaults; the app keeps one instance in `app.state`.
 
-They belong in the `[console]` settings section once the kernel's settings model carries them; until then
-tests shorten them on `app.state.console.policy`.
+Operators set them in the `[console]` settings section (console/settings.py); tests shorten them on
+`app.state.console.policy`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+
+from phonewarden.console.settings import ConsoleSettings
 
 
 class Role(StrEnum):
@@ -40,6 +42,19 @@ class ConsolePolicy:
     login_per_minute: float = 10.0
     # Secure cookies; browsers accept them on http://127.0.0.1 and localhost as well.
     secure_cookies: bool = True
+
+    @classmethod
+    def from_settings(cls, console: ConsoleSettings) -> ConsolePolicy:
+        return cls(
+            idle_timeout_s=console.idle_timeout_minutes * 60,
+            absolute_timeout_s=console.absolute_timeout_hours * 3600,
+            lock_after=console.lock_after_failures,
+            lock_base_s=console.lock_base_seconds,
+            lock_max_s=console.lock_max_seconds,
+            login_burst=console.login_burst,
+            login_per_minute=console.login_per_minute,
+            secure_cookies=console.secure_cookies,
+        )
 
     def lock_seconds(self, failures: int) -> float:
         if failures < self.lock_after:
