@@ -169,3 +169,51 @@ def test_unban_lifts_the_ban_in_the_running_shield(client: TestClient) -> None:
         assert BANNED not in enforcer.active()
     finally:
         asyncio.run(running.stop())
+
+
+def test_operator_bans_by_hand_and_the_running_shield_enforces_it(client: TestClient) -> None:
+    operator = enrolled(client, "bob", Role.OPERATOR)
+    engine = console(client).engine
+    enforcer = DryRunEnforcer()
+    running = live.LiveShield(
+        ShieldService(load_settings().shield, store=BanStore(engine), enforcers=[enforcer]), engine
+    )
+    running.started.wait(5)
+    try:
+        csrf = log_in(client, operator)
+        form = {"csrf": csrf, "address": " 198.51.100.77 ", "minutes": "90", "reason": "seen in the PBX log"}
+        page = client.post("/shield/bans/ban", data=form)
+        assert page.status_code == 200 and "Banned 198.51.100.77" in page.text
+        (row,) = _bans(client).active_bans()
+        assert row.address == "198.51.100.77"
+        assert row.reasons == ["manual by bob: seen in the PBX log"]
+        assert 89 * 60 < (row.expires_at - datetime.now(UTC)).total_seconds() <= 90 * 60
+        deadline = time.monotonic() + 5
+        while "198.51.100.77" not in enforcer.active() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert "198.51.100.77" in enforcer.active()
+        assert ("bob", "shield.ban", "198.51.100.77", "ok") in _audit(client)
+    finally:
+        asyncio.run(running.stop())
+
+
+def test_manual_ban_refuses_protected_networks_bad_input_viewers_and_forged_forms(client: TestClient) -> None:
+    viewer = enrolled(client, "val", Role.VIEWER)
+    operator = enrolled(client, "otto", Role.OPERATOR)
+    _bans(client).allow("198.51.100.0/28", "our trunk")
+    csrf = log_in(client, viewer)
+    refused = client.post("/shield/bans/ban", data={"csrf": csrf, "address": BANNED, "minutes": "5"})
+    assert refused.status_code == 403
+    client.post("/logout", data={"csrf": csrf})
+    csrf = log_in(client, operator)
+    assert client.post("/shield/bans/ban", data={"address": BANNED, "minutes": "5"}).status_code == 403
+    trunk = client.post("/shield/bans/ban", data={"csrf": csrf, "address": "198.51.100.5", "minutes": "5"})
+    assert trunk.status_code == 409 and "198.51.100.0/28" in trunk.text
+    wide = client.post("/shield/bans/ban", data={"csrf": csrf, "address": "0.0.0.0/0", "minutes": "5"})
+    assert wide.status_code == 422 and "too wide" in wide.text
+    long = client.post("/shield/bans/ban", data={"csrf": csrf, "address": BANNED, "minutes": "99999999"})
+    assert long.status_code == 422
+    assert _bans(client).active_bans() == []
+    trail = _audit(client)
+    assert ("otto", "shield.ban", "198.51.100.5", "denied") in trail
+    assert ("otto", "shield.ban", "0.0.0.0/0", "failed") in trail

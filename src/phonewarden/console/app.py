@@ -125,6 +125,7 @@ def create_app(settings: Settings, *, start_hep: bool = True) -> FastAPI:
 
     app = FastAPI(title="phonewarden", version=__version__, lifespan=lifespan)
     app.state.console = _console_context(settings, engine)
+    app.state.settings = settings  # guard pages read their sections from here
     guards = _mount_guard_routers(app, engine)
     app.state.guard_nav = mount_guard_pages(app)
     app.include_router(login_pages.router)

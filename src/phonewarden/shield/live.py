@@ -14,7 +14,7 @@ import threading
 import weakref
 from collections import deque
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Engine
 
@@ -39,6 +39,14 @@ class _Lift(str):
     """A queued request to lift a ban (an operator unbanned it in the console) in every enforcer."""
 
 
+class _Impose(NamedTuple):
+    """A queued ban an operator imposed in the console: the store has it, the enforcers get it here."""
+
+    address: str
+    duration_s: int
+    reason: str
+
+
 def lift(engine: Engine, address: str) -> int:
     """Lift `address` (a canonical ban key) in the running shields on `engine`: enforcers and policy.
 
@@ -48,6 +56,16 @@ def lift(engine: Engine, address: str) -> int:
     for shield in list(_RUNNING):
         if shield.engine is engine:
             shield.lift(address)
+            told += 1
+    return told
+
+
+def impose(engine: Engine, address: str, duration_s: int, reason: str) -> int:
+    """Ban `address` (a canonical key, already stored) in the enforcers of the running shields on `engine`."""
+    told = 0
+    for shield in list(_RUNNING):
+        if shield.engine is engine:
+            shield.queue.put(_Impose(address, duration_s, reason))
             told += 1
     return told
 
@@ -112,6 +130,9 @@ class LiveShield:
                 if isinstance(item, Decision):  # bans first: enforcing is what must not wait
                     self._guard(self.service.apply, item)
                     self.applied.append(item)
+                elif isinstance(item, _Impose):
+                    for enforcer in self.service.enforcers:
+                        self._guard(enforcer.ban, *item)
                 elif isinstance(item, _Lift):
                     for enforcer in self.service.enforcers:
                         self._guard(enforcer.unban, str(item))

@@ -2,6 +2,8 @@
 
 /shield/bans           active bans: reasons, offences (escalation count), until, evidence samples; unban
 /shield/activity       shield findings per hour (the overview's uPlot chart) and the top sources
+POST /shield/bans/ban     an operator bans an address or network by hand (minutes, reason); never one the
+                          shield may not block (never_block settings, `shield allow` networks)
 POST /shield/bans/unban   operator role and CSRF (checked by `Operator`), written to the audit log
 
 The address to unban travels in a form field, not in the path: an IPv6 ban key is a /64 network.
@@ -26,8 +28,9 @@ from phonewarden.console.policy import Role
 from phonewarden.console.shell import render
 from phonewarden.shield import live
 from phonewarden.shield.bans import BanRow, BanStore
-from phonewarden.shield.enforce import canonical
+from phonewarden.shield.enforce import canonical, check_duration, clean_reason
 from phonewarden.shield.models import ShieldBan
+from phonewarden.shield.policy import Policy
 from phonewarden.store.engine import session_factory
 from phonewarden.store.errors import StoreError
 from phonewarden.store.models import Finding, Guard
@@ -39,6 +42,7 @@ SAMPLES_PER_BAN = 3
 EVIDENCE_SCAN = 5_000  # newest findings read to pick evidence for the shown bans
 TOP_SOURCES = 20
 HOURS = 24
+MAX_MANUAL_MINUTES = 30 * 24 * 60
 
 
 @dataclass(frozen=True)
@@ -141,8 +145,40 @@ def bans_page(request: Request, principal: Viewer) -> HTMLResponse:
         "limit": MAX_BANS,
         "can_unban": principal.role.allows(Role.OPERATOR),
         "unbanned": request.query_params.get("unbanned", ""),
+        "banned": request.query_params.get("banned", ""),
+        "max_minutes": MAX_MANUAL_MINUTES,
     }
     return render(request, "shield/bans.html", page, principal=principal)
+
+
+@router.post("/bans/ban")
+def ban(
+    request: Request,
+    principal: Operator,
+    address: Annotated[str, Form(max_length=64)],
+    minutes: Annotated[int, Form(ge=1, le=MAX_MANUAL_MINUTES)],
+    reason: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    ctx, actor = context(request), actor_of(request, principal)
+    try:
+        key = canonical(address)
+        duration_s = check_duration(minutes * 60)
+    except ValueError as exc:
+        ctx.accounts.audit(actor, "shield.ban", address[:64], outcome="failed")
+        raise HTTPException(422, f"cannot ban {address!r}: {exc}") from None
+    store = BanStore(ctx.engine)
+    try:
+        protected = Policy(request.app.state.settings.shield, store.allowed()).never_blocked(key)
+        if protected is not None:
+            ctx.accounts.audit(actor, "shield.ban", key, outcome="denied")
+            raise HTTPException(409, f"{key} lies in {protected}, which the shield never blocks")
+        why = clean_reason(f"manual by {principal.name}: {reason.strip() or 'no reason given'}")
+        store.save_ban(key, duration_s, [why], 1)
+    except StoreError as exc:
+        raise HTTPException(503, str(exc)) from None
+    ctx.accounts.audit(actor, "shield.ban", key, outcome="ok")
+    live.impose(ctx.engine, key, duration_s, why)  # the running shield's enforcers drop it now
+    return RedirectResponse(f"/shield/bans?banned={key}", status_code=303)
 
 
 @router.post("/bans/unban")
