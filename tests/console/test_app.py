@@ -1,3 +1,4 @@
+import re
 import socket
 import time
 from pathlib import Path
@@ -121,3 +122,18 @@ def test_first_screen_tells_how_to_create_the_first_admin_then_offers_login(tmp_
         client.app.state.console.accounts.create("alice", Role.ADMIN, Actor("t", "t"))  # type: ignore[attr-defined]
         later = client.get("/").text
         assert "admin create" not in later and 'id="login-link"' in later
+
+
+def test_api_docs_are_served_from_the_console_without_inline_script(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    upgrade(settings.database_url)
+    with TestClient(create_app(settings, start_hep=False)) as client:
+        page = client.get("/docs")
+        assert page.status_code == 200
+        scripts = re.findall(r"<script([^>]*)>", page.text)
+        assert scripts and all('src="/static/' in attributes for attributes in scripts)
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+        for path in re.findall(r'(?:src|href)="(/static/[^"]+)"', page.text):
+            assert client.get(path).status_code == 200, path
+        assert client.get("/redoc").status_code == 404
+        assert client.get("/openapi.json").json()["info"]["title"] == "phonewarden"

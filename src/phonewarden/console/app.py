@@ -123,7 +123,10 @@ def create_app(settings: Settings, *, start_hep: bool = True) -> FastAPI:
                 await live.stop()
             engine.dispose()
 
-    app = FastAPI(title="phonewarden", version=__version__, lifespan=lifespan)
+    # FastAPI's own /docs loads Swagger UI from a CDN with an inline script: blocked offline and by the CSP.
+    app = FastAPI(
+        title="phonewarden", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     app.state.console = _console_context(settings, engine)
     app.state.settings = settings  # guard pages read their sections from here
     guards = _mount_guard_routers(app, engine)
@@ -200,6 +203,11 @@ def create_app(settings: Settings, *, start_hep: bool = True) -> FastAPI:
             "capture": {"interface": interface, "frames": feeder.frames} if feeder is not None else None,
             "guards": guards,
         }
+
+    @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
+    def api_docs(request: Request) -> Response:
+        """Swagger UI for /openapi.json, vendored in static/swagger-ui (source and licence there)."""
+        return render(request, "api_docs.html", {})
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home(request: Request) -> Response:

@@ -1,0 +1,10 @@
+// Starts Swagger UI on the console's own OpenAPI document (an external script: the CSP forbids inline ones).
+window.addEventListener("load", function () {
+  window.ui = SwaggerUIBundle({
+    url: "/openapi.json",
+    dom_id: "#swagger-ui",
+    deepLinking: true,
+    presets: [SwaggerUIBundle.presets.apis],
+    layout: "BaseLayout",
+  });
+});
