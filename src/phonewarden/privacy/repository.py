@@ -6,10 +6,11 @@ entries are validated exactly like the JSON/TOML inventory (`inventory.parse_dev
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
@@ -27,6 +28,11 @@ from phonewarden.store.engine import session_factory
 from phonewarden.store.errors import StoreError
 
 MAX_LIST_LIMIT = 10_000
+_RECORD_MODELS: dict[str, Any] = {
+    "destinations": PrivacyDestination,
+    "leaks": PrivacyLeak,
+    "verdicts": PrivacyVerdict,
+}
 _NOT_MIGRATED = "cannot use the privacy tables ({}): run `phonewarden db upgrade` first"
 
 
@@ -82,6 +88,16 @@ def replace_device(session: Session, row: PrivacyDevice, entry: Any, where: str 
     return row
 
 
+def remove_device(session: Session, name: str) -> bool:
+    """Delete the entry named `name`; False if there is none. Stored results keep the name."""
+    row = get_device(session, name)
+    if row is None:
+        return False
+    session.delete(row)
+    session.flush()
+    return True
+
+
 def inventory(session: Session) -> list[Device]:
     """The stored inventory, as the engine takes it."""
     return [as_device(row) for row in list_devices(session)]
@@ -126,12 +142,53 @@ def list_runs(session: Session, limit: int = 50) -> list[PrivacyRun]:
 
 def run_records(session: Session, run_id: int, kind: str, **filters: str | None) -> list[dict[str, Any]]:
     """The stored JSON records of one run: kind is destinations, leaks or verdicts; filters by column."""
-    model: Any = {"destinations": PrivacyDestination, "leaks": PrivacyLeak, "verdicts": PrivacyVerdict}[kind]
+    model = _RECORD_MODELS[kind]
     query = select(model).where(model.run_id == run_id).order_by(model.id)
     for column, value in filters.items():
         if value is not None:
             query = query.where(getattr(model, column) == value)
     return [row.record for row in session.scalars(query)]
+
+
+@dataclass
+class DeviceResults:
+    """One device's records from one stored run (the JSON records `analyze --json` prints)."""
+
+    device: str
+    run: PrivacyRun
+    destinations: list[dict[str, Any]] = field(default_factory=list)
+    leaks: list[dict[str, Any]] = field(default_factory=list)
+    verdicts: list[dict[str, Any]] = field(default_factory=list)
+
+
+def latest_runs(session: Session) -> dict[str, int]:
+    """Per device named in stored results: the id of the newest run holding records for it."""
+    newest: dict[str, int] = {}
+    for model in (PrivacyDestination, PrivacyLeak, PrivacyVerdict):
+        query = select(model.device, func.max(model.run_id)).group_by(model.device)
+        for device, run_id in session.execute(query):
+            newest[device] = max(newest.get(device, 0), int(run_id))
+    return newest
+
+
+def latest_results(session: Session, device: str | None = None) -> dict[str, DeviceResults]:
+    """Each device's records from its newest run (only `device`'s when given), keyed by device."""
+    newest = latest_runs(session)
+    if device is not None:
+        newest = {device: newest[device]} if device in newest else {}
+    run_ids = set(newest.values())
+    if not run_ids:
+        return {}
+    runs = {run.id: run for run in session.scalars(select(PrivacyRun).where(PrivacyRun.id.in_(run_ids)))}
+    results = {name: DeviceResults(name, runs[run_id]) for name, run_id in newest.items()}
+    for kind, model in _RECORD_MODELS.items():
+        query = select(model.device, model.run_id, model.record).where(model.run_id.in_(run_ids))
+        if device is not None:
+            query = query.where(model.device == device)
+        for name, run_id, record in session.execute(query.order_by(model.id)):
+            if newest.get(name) == run_id:
+                getattr(results[name], kind).append(record)
+    return results
 
 
 def load_from_store(engine: Engine) -> tuple[list[Device], Baseline | None]:
