@@ -65,6 +65,7 @@ def _mount_subapps() -> None:
     from phonewarden.console.admin_cli import app as admin_app
     from phonewarden.console.cli import serve
     from phonewarden.console.demo import demo
+    from phonewarden.console.location_cli import app as location_app
     from phonewarden.store.cli import app as db_app
 
     app.command(help="Start the console (web UI + API) and the HEP listener")(serve)
@@ -72,6 +73,9 @@ def _mount_subapps() -> None:
     app.add_typer(admin_app, name="admin")
     app.command(help="Load a sample data set so the console shows something")(demo)
     app.add_typer(wire_app, name="wire")
+    app.add_typer(
+        location_app, name="location", help="Emergency locations per subnet (address, floor) for the PBX"
+    )
     for guard, help_text in GUARDS.items():
         module = import_guard_module(guard, "cli")
         if module is not None:

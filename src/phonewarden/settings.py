@@ -19,6 +19,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from phonewarden.alerts.settings import AlertSettings
 from phonewarden.audit.settings import AuditSettings
 from phonewarden.console.settings import ConsoleSettings
 from phonewarden.fraud.settings import FraudSettings
@@ -75,6 +76,8 @@ class Settings(BaseSettings):
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     provisioning: ProvisioningSettings = Field(default_factory=ProvisioningSettings)
+    # Alert targets and routing for every guard (docs/alerts.md).
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
 
     @model_validator(mode="after")
     def _default_database_in_data_dir(self) -> Settings:

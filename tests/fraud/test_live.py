@@ -127,6 +127,9 @@ def test_start_wires_the_outbox_from_settings(tmp_path: Path) -> None:
 
     settings = Settings(data_dir=tmp_path, fraud=FraudSettings(alert_syslog="127.0.0.1:9"))
     live = start(settings, None)  # type: ignore[arg-type]  # no database: restrictions kept in memory
-    assert live.service.outbox is not None and (tmp_path / "outbox" / "fraud").is_dir()
+    router = live.service.outbox
+    assert router is not None and set(router.outboxes) == {"fraud-syslog"}
+    assert (tmp_path / "outbox" / "fraud-syslog").is_dir()
     asyncio.run(live.stop())
-    assert start(Settings(data_dir=tmp_path), None).service.outbox is None  # type: ignore[arg-type]
+    idle = start(Settings(data_dir=tmp_path), None).service.outbox  # type: ignore[arg-type]
+    assert idle is not None and idle.outboxes == {}

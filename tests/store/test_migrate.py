@@ -87,9 +87,9 @@ def test_history_is_one_line_per_branch() -> None:
         parent = (
             branch_of.get(str(script.down_revision), "foundation") if script.down_revision else "foundation"
         )
-        if script.branch_labels:
+        if script.module.branch_labels:  # declared in this file; Alembic spreads labels over the branch
             assert parent == "foundation", f"{script.revision} starts a branch off another guard"
-            (label,) = script.branch_labels
+            (label,) = script.module.branch_labels
             assert label in BRANCHES and Path(script.path).parent.parent.name == label, script.path
             parent = label
         branch_of[script.revision] = parent

@@ -24,7 +24,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from phonewarden import __version__
 from phonewarden.capture.hep_listener import HepListener
 from phonewarden.capture.live import LiveCapture, LiveFeeder
-from phonewarden.console import login_pages, views
+from phonewarden.console import location_api, location_pages, login_pages, outbox_pages, views
 from phonewarden.console.accounts import Accounts
 from phonewarden.console.auth import ConsoleContext, NotLoggedIn, find_principal, guard_api_access
 from phonewarden.console.metrics import ConsoleCollector, registry_for
@@ -133,6 +133,9 @@ def create_app(settings: Settings, *, start_hep: bool = True) -> FastAPI:
     app.state.guard_nav = mount_guard_pages(app)
     app.include_router(login_pages.router)
     app.include_router(views.router)
+    app.include_router(location_api.router)  # /api/v1/location, behind the api_auth middleware
+    app.include_router(location_pages.router)
+    app.include_router(outbox_pages.router)  # /alerts/outbox
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     if settings.console.trusted_proxies:
         # Only the listed proxies may name the client (X-Forwarded-For) and the scheme (X-Forwarded-Proto).

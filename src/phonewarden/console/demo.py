@@ -1,6 +1,7 @@
 """`phonewarden demo`: a sample data set so a fresh console shows something real.
 
-Each loader fills one part that exists; a guard not installed is skipped. Sample addresses come from
+The console fills findings and emergency locations; each installed guard that ships `demo.py` fills its
+own part with `load(engine, rng, now) -> str` (one line for the operator). Sample addresses come from
 the documentation ranges (RFC 5737), sample numbers are fictional, and times lie in the last 24 hours.
 """
 
@@ -14,7 +15,7 @@ from typing import Annotated
 import typer
 from sqlalchemy import Engine
 
-from phonewarden.guards import import_guard_module
+from phonewarden.guards import GUARDS, import_guard_module
 from phonewarden.settings import Settings
 from phonewarden.store.engine import make_engine, session_factory
 from phonewarden.store.findings import add_finding
@@ -46,58 +47,31 @@ def _findings(engine: Engine, rng: random.Random, now: datetime) -> str:
     return "400 findings"
 
 
-def _bans(engine: Engine, rng: random.Random, now: datetime) -> str:
-    from phonewarden.shield.bans import BanStore
+def _loaders() -> dict[str, Callable[[Engine, random.Random, datetime], str]]:
+    """The console's own sample, then `phonewarden.<guard>.demo.load` of each installed guard."""
+    from phonewarden.console import locations
 
-    store = BanStore(engine)
-    for index in range(12):
-        reasons = [rng.choice(["scanner:sipvicious", "bruteforce:register", "flood:invite"])]
-        store.save_ban(f"203.0.113.{index + 10}", 3600 * rng.randint(1, 24), reasons, rng.randint(1, 4))
-    return "12 shield bans"
-
-
-def _audit(engine: Engine, rng: random.Random, now: datetime) -> str:
-    from phonewarden.audit.models import AuditCheck, AuditRun
-
-    with session_factory(engine).begin() as session:
-        run = AuditRun(kind="config", site="demo", targets=5, failed=3, errors=[])
-        for index in range(5):
-            status = "fail" if index < 3 else "pass"
-            run.checks.append(
-                AuditCheck(
-                    time=now, target=f"phone-{index + 1}.cfg", vendor="yealink", model="T54W",
-                    firmware="96.86.0.10",
-                    check="web_default_password", status=status, severity="high",
-                    detail="admin/admin accepted" if status == "fail" else "changed",
-                    remediation="set static.security.user_password", evidence={},
-                )
-            )  # fmt: skip
-        session.add(run)
-    return "1 audit run, 3 failing devices"
-
-
-LOADERS: dict[str, Callable[[Engine, random.Random, datetime], str]] = {
-    "findings": _findings,
-    "shield": _bans,
-    "audit": _audit,
-}
+    loaders: dict[str, Callable[[Engine, random.Random, datetime], str]] = {
+        "findings": _findings,
+        "locations": locations.load,
+    }
+    for guard in GUARDS:
+        module = import_guard_module(guard, "demo")
+        if module is not None:
+            loaders[guard] = module.load
+    return loaders
 
 
 def load_demo(engine: Engine, seed: int = 8) -> list[str]:
     """Run every loader whose guard is installed; returns one line per loader for the operator."""
-    rng, now, done = random.Random(seed), datetime.now(UTC), []
-    for part, loader in LOADERS.items():
-        if part != "findings" and import_guard_module(part, "models") is None:
-            done.append(f"{part}: not installed, skipped")
-            continue
-        done.append(f"{part}: {loader(engine, rng, now)}")
-    return done
+    rng, now = random.Random(seed), datetime.now(UTC)
+    return [f"{part}: {loader(engine, rng, now)}" for part, loader in _loaders().items()]
 
 
 def demo(
     ctx: typer.Context, seed: Annotated[int, typer.Option(help="Random seed of the sample")] = 8
 ) -> None:
-    """Load a sample data set (findings, bans, audit results) so the console's pages show something."""
+    """Load a sample data set (findings, bans, audit, privacy, locations …) for the console's pages."""
     settings = ctx.find_root().obj
     assert isinstance(settings, Settings)
     upgrade(settings.database_url)

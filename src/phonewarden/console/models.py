@@ -90,3 +90,31 @@ class ConsoleAudit(Base):
     outcome: Mapped[str] = mapped_column(String(16))  # ok | denied | failed
     source: Mapped[str] = mapped_column(String(64))  # client address
     detail: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
+
+
+class ConsoleLocation(Base):
+    """A dispatchable emergency location: phones in `subnet` are at this civic address (RFC 5139 fields).
+
+    Rows are only added and removed, never updated, and AUTOINCREMENT keeps SQLite from reusing ids,
+    so (count, highest id) tells a cached lookup table whether anything changed (see locations.py).
+    """
+
+    __tablename__ = "console_locations"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    subnet: Mapped[str] = mapped_column(String(43), unique=True)  # normalised CIDR; IPv6 /128 is 43 chars
+    country: Mapped[str] = mapped_column(String(2))  # ISO 3166 alpha-2
+    a1: Mapped[str] = mapped_column(String(255), default="")  # state, region
+    a3: Mapped[str] = mapped_column(String(255), default="")  # city
+    rd: Mapped[str] = mapped_column(String(255), default="")  # road
+    hno: Mapped[str] = mapped_column(String(32), default="")  # house number
+    pc: Mapped[str] = mapped_column(String(32), default="")  # postcode
+    loc: Mapped[str] = mapped_column(String(255), default="")  # additional location information
+    flr: Mapped[str] = mapped_column(String(32), default="")  # floor
+    room: Mapped[str] = mapped_column(String(64), default="")
+    nam: Mapped[str] = mapped_column(String(255), default="")  # name of the site or occupant
+    elin: Mapped[str] = mapped_column(String(16), default="")  # callback number, E.164
+    note: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)

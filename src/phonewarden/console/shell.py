@@ -56,7 +56,12 @@ def _environment() -> Environment:
 
 
 TEMPLATES = Jinja2Templates(env=_environment())
-NAV: list[tuple[str, str]] = [("Overview", "/overview"), ("Findings", "/findings")]
+NAV: list[tuple[str, str]] = [
+    ("Overview", "/overview"),
+    ("Findings", "/findings"),
+    ("Emergency locations", "/locations"),
+    ("Alert outbox", "/alerts/outbox"),
+]
 
 
 def render(

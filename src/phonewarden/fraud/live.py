@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from phonewarden.alerts.delivery import Outbox, targets_from
+from phonewarden.alerts import routing
 from phonewarden.fraud.service import FraudService, get_service
 from phonewarden.settings import Settings
 
@@ -48,13 +48,9 @@ class FraudLive:
         self._stop.set()
         self._sync.join(SYNC_SECONDS + 5)
         if self.service.outbox is not None:
-            self.service.outbox.stop()
+            routing.release(self.service.outbox)
 
 
 def start(settings: Settings, engine: Engine) -> FraudLive:
-    fraud = settings.fraud
-    targets = targets_from(fraud.alert_webhook_url, fraud.alert_webhook_secret, fraud.alert_syslog)
-    outbox = Outbox(settings.data_dir / "outbox" / "fraud", targets) if targets else None
-    if outbox is not None:
-        outbox.start()
-    return FraudLive(get_service(fraud, engine, outbox))
+    # Alerts go through the shared router: [alerts] rules plus the legacy [fraud] alert_* route.
+    return FraudLive(get_service(settings.fraud, engine, routing.acquire(settings)))

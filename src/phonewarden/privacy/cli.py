@@ -25,6 +25,7 @@ from phonewarden.privacy.policy import PolicyError, parse_policy
 from phonewarden.privacy.report import render_report
 from phonewarden.privacy.repository import load_from_store, save_to_store
 from phonewarden.privacy.service import Analysis, analyze_capture
+from phonewarden.privacy.zeeklogs import ZeekLogError
 from phonewarden.store.engine import make_engine
 from phonewarden.store.errors import StoreError
 
@@ -38,7 +39,10 @@ def main() -> None:
 
 @app.command()
 def analyze(
-    capture: Annotated[Path, typer.Argument(help="pcap/pcapng file (gzip allowed)", dir_okay=False)],
+    capture: Annotated[
+        Path | None,
+        typer.Argument(help="pcap/pcapng file (gzip allowed); optional with --zeek-conn", dir_okay=False),
+    ] = None,
     devices: Annotated[
         Path | None, typer.Option("--devices", help="device inventory, .json or .toml")
     ] = None,
@@ -66,11 +70,24 @@ def analyze(
         list[Path] | None,
         typer.Option("--dns-log", help="dnsmasq/Pi-hole log or Zeek dns.log: host names for addresses"),
     ] = None,
+    zeek_conn: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--zeek-conn", help="Zeek conn.log (TSV or JSON): flows per device, with or instead of a capture"
+        ),
+    ] = None,
+    zeek_ssl: Annotated[
+        list[Path] | None,
+        typer.Option("--zeek-ssl", help="Zeek ssl.log (TSV or JSON): TLS server names for the flows"),
+    ] = None,
     database: Annotated[
         str | None, typer.Option("--database", help="database URL (default: database_url of the settings)")
     ] = None,
 ) -> None:
     err = Console(stderr=True, soft_wrap=True)  # error text is copied and grepped: never wrapped
+    if capture is None and not zeek_conn:
+        err.print("[red]error:[/] give a CAPTURE file, or Zeek's conn.log with --zeek-conn")
+        raise typer.Exit(2)
     try:
         policies = [parse_policy(text) for text in policy or []]
         known = Baseline.from_records(decode_json_lines(baseline.read_bytes())) if baseline else None
@@ -81,9 +98,12 @@ def analyze(
             inventory = inventory + stored if stored_devices else inventory
             known = known if known is not None or not store else stored_known
         parse_inventory([d.to_json() for d in inventory], "inventory")  # names and IPs unique across both
-        analysis = analyze_capture(capture, inventory, policies, known, dns_log or [])
-        run_id = save_to_store(engine, analysis, str(capture), policy or []) if store and engine else None
-    except (InventoryError, PolicyError, CaptureError, StoreError, DnsLogError) as exc:
+        analysis = analyze_capture(
+            capture, inventory, policies, known, dns_log or [], zeek_conn or [], zeek_ssl or []
+        )
+        source = str(capture) if capture is not None else ",".join(map(str, zeek_conn or []))
+        run_id = save_to_store(engine, analysis, source, policy or []) if store and engine else None
+    except (InventoryError, PolicyError, CaptureError, StoreError, DnsLogError, ZeekLogError) as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
     except (OSError, json.JSONDecodeError, ValueError) as exc:

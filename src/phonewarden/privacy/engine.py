@@ -27,6 +27,7 @@ from phonewarden.privacy.geo import GeoLookup
 from phonewarden.privacy.inventory import Device
 from phonewarden.privacy.names import DOH_HOSTS
 from phonewarden.privacy.scan import LeakScanner
+from phonewarden.privacy.zeeklogs import ConnFlow, TlsName
 from phonewarden.wire.dns import DnsMessage
 from phonewarden.wire.http import HttpRequest
 from phonewarden.wire.tls import ClientHello
@@ -46,6 +47,7 @@ class PrivacyEngine:
         self.max_flows = max_flows
         self._raw: dict[bytes, Flow] = {}  # IPv4 TCP address/port bytes -> the directions in table.flows
         self._raw_udp: dict[bytes, Flow] = {}  # IPv4 UDP directions that are only counted
+        self._tls_names: dict[tuple[str, str], TlsName] = {}  # (device, server address) -> ssl.log entry
         self.last_time = 0.0
 
     @property
@@ -65,6 +67,47 @@ class PrivacyEngine:
                 self.table.names.learn_logged(device, answer.address, answer.name)
                 learnt += 1
         return learnt
+
+    def learn_zeek(self, flows: Iterable[ConnFlow], tls: Iterable[TlsName]) -> int:
+        """Zeek conn.log flows counted per device as captured ones are, named by ssl.log entries of the same
+        uid; returns how many flows belonged to a device. Call `name_from_tls_logs` after the capture."""
+        by_uid: dict[str, TlsName] = {}
+        for entry in tls:
+            if entry.uid:
+                by_uid[entry.uid] = entry
+            device = self.table.device(entry.orig, b"")
+            if device is not None and entry.server_name:
+                self._tls_names[(device, entry.resp)] = entry
+        counted = 0
+        for flow in flows:
+            if flow.transport not in ("tcp", "udp"):
+                self.table.stats["zeek_conn_not_tcp_udp"] += 1
+                continue
+            outbound, device = True, self.table.device(flow.orig, b"")
+            if device is None:
+                outbound, device = False, self.table.device(flow.resp, b"")
+            if device is None:
+                self.table.nobody.dest.bytes_out += flow.orig_bytes + flow.resp_bytes
+                continue
+            remote, port = (flow.resp, flow.resp_port) if outbound else (flow.orig, flow.orig_port)
+            dest = self.table.destination(device, flow.transport, remote, port, flow.time)
+            dest.bytes_out += flow.orig_bytes if outbound else flow.resp_bytes
+            dest.bytes_in += flow.resp_bytes if outbound else flow.orig_bytes
+            end = flow.time + flow.duration
+            dest.first_seen, dest.last_seen = min(dest.first_seen, flow.time), max(dest.last_seen, end)
+            self.last_time = max(self.last_time, end)
+            _classify_logged(dest, flow, by_uid.get(flow.uid or ""))
+            counted += 1
+        return counted
+
+    def name_from_tls_logs(self) -> None:
+        """Destinations still unnamed take the server name ssl.log saw their device ask that address for."""
+        for dest in self.table.destinations.values():
+            entry = self._tls_names.get((dest.device, dest.address))
+            if entry is not None and dest.host is None:
+                dest.host, dest.host_source = entry.server_name, "sni"
+                if dest.host in DOH_HOSTS:
+                    dest.opaque = "doh"
 
     def feed(self, frame: Frame) -> None:
         self.feed_all((frame,))
@@ -267,6 +310,27 @@ class PrivacyEngine:
         if unattributed:
             merged["unattributed_bytes"] = unattributed
         return merged
+
+
+def _classify_logged(dest: Destination, flow: ConnFlow, tls: TlsName | None) -> None:
+    """Protocol, name and opacity of a conn.log flow, as the capture path would set them."""
+    services = set((flow.service or "").lower().split(","))
+    for service, protocol in (("ssl", "tls"), ("http", "http"), ("dns", "dns"), ("sip", "sip")):
+        if service in services:
+            dest.protocol = protocol
+    if "quic" in services or (flow.transport == "udp" and dest.port == 443):
+        dest.protocol, dest.opaque = "quic", "quic"
+    elif dest.port == 853:
+        dest.protocol, dest.opaque = "dot", "dot"
+    if tls is None:
+        return
+    dest.protocol = "tls" if dest.protocol != "quic" else dest.protocol
+    if tls.server_name:
+        dest.host, dest.host_source = tls.server_name, "sni"
+        if tls.server_name in DOH_HOSTS:
+            dest.opaque = "doh"
+    else:
+        dest.opaque = dest.opaque or "tls-no-sni"
 
 
 def _plain_ipv4(frame: Frame) -> bool:

@@ -14,24 +14,29 @@ gives the analysis so far; `stop()` stores it as a run (source "live") when the 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from sqlalchemy import Engine
 
+from phonewarden.alerts import routing
 from phonewarden.core.records import Frame
 from phonewarden.privacy.engine import PrivacyEngine
 from phonewarden.privacy.inventory import Device, load_inventory
-from phonewarden.privacy.policy import parse_policy
+from phonewarden.privacy.policy import parse_policy, verdicts
 from phonewarden.privacy.repository import load_from_store, save_to_store
 from phonewarden.privacy.service import Analysis, finish
 from phonewarden.store.errors import StoreError
 from phonewarden.wire.traffic import NetworkRecord
 
 log = logging.getLogger(__name__)
+ALERT_CHECK_S = 30.0  # how often policy violations and identifier leaks are looked for, to alert on new ones
 
 
 class LivePrivacy:
-    def __init__(self, settings: Any, store: Engine | None = None) -> None:
+    def __init__(
+        self, settings: Any, store: Engine | None = None, alerts: routing.AlertRouter | None = None
+    ) -> None:
         section = settings.privacy
         self.store = store
         self.policy_texts = list(section.policies)
@@ -40,6 +45,9 @@ class LivePrivacy:
         self.frames = 0
         self.records = 0
         self.ignored = 0
+        self.alerts = alerts
+        self._alerted: set[tuple[Any, ...]] = set()  # each violation (device, policy) and leak alerts once
+        self._next_check = time.monotonic() + ALERT_CHECK_S
 
     def _devices(self, devices_file: Any) -> list[Device]:
         if devices_file:
@@ -61,11 +69,42 @@ class LivePrivacy:
             self.records += 1
         else:
             self.ignored += 1
+            return
+        if self.alerts is not None and time.monotonic() >= self._next_check:
+            self._next_check = time.monotonic() + ALERT_CHECK_S
+            self.check_alerts()
+
+    def check_alerts(self) -> int:
+        """Submit an alert for each policy violation and high-confidence leak not alerted yet."""
+        if self.alerts is None:
+            return 0
+        found: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+        destinations = list(self.engine.destinations.values())
+        names = [d.name for d in self.engine.devices] or sorted({d.device for d in destinations})
+        for policy in self.policies:
+            for verdict in verdicts(policy, destinations, names, self.engine.last_time):
+                if verdict.status == "violation":
+                    summary = f"{verdict.device} breaks policy {verdict.policy}: {verdict.reasons[0]}"
+                    alert = {**verdict.to_json(), "severity": "high", "summary": summary}
+                    found.append((("verdict", verdict.device, verdict.policy), alert))
+        for key, leak in list(self.engine.leaks.items()):
+            if leak.confidence == "high":
+                where = leak.destination.host or leak.destination.address
+                summary = f"{leak.device} sends its {leak.identifier} to {where}"
+                found.append((("leak", *key), {**leak.to_json(), "severity": "high", "summary": summary}))
+        new = [(key, alert) for key, alert in found if key not in self._alerted]
+        for key, alert in new:
+            self._alerted.add(key)
+            self.alerts.submit({**alert, "guard": "privacy"})
+        return len(new)
 
     def snapshot(self) -> Analysis:
         return finish(self.engine, self.frames + self.records, self.policies, None)
 
     async def stop(self) -> None:
+        if self.alerts is not None:
+            self.check_alerts()
+            routing.release(self.alerts)
         if self.store is None or not self.frames + self.records:
             return
         try:
@@ -76,4 +115,4 @@ class LivePrivacy:
 
 
 def start(settings: Any, engine: Engine | None) -> LivePrivacy:
-    return LivePrivacy(settings, engine)
+    return LivePrivacy(settings, engine, routing.acquire(settings))

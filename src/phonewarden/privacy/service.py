@@ -18,6 +18,7 @@ from phonewarden.privacy.findings import Destination, Leak, NewDestination, Verd
 from phonewarden.privacy.geo import data_sources
 from phonewarden.privacy.inventory import Device
 from phonewarden.privacy.policy import Policy, verdicts
+from phonewarden.privacy.zeeklogs import ConnFlow, TlsName, read_conn_log, read_ssl_log
 
 
 @dataclass(slots=True)
@@ -86,11 +87,15 @@ def analyze_frames(
     policies: list[Policy],
     baseline: Baseline | None = None,
     names: Iterable[NameAnswer] = (),
+    conns: Iterable[ConnFlow] = (),
+    tls_names: Iterable[TlsName] = (),
 ) -> Analysis:
     engine = PrivacyEngine(devices)
     engine.learn_names(names)
+    engine.learn_zeek(conns, tls_names)
     with _no_cycle_collection():
         count = engine.feed_all(frames)
+    engine.name_from_tls_logs()
     return finish(engine, count, policies, baseline)
 
 
@@ -124,11 +129,18 @@ def finish(engine: PrivacyEngine, frames: int, policies: list[Policy], baseline:
 
 
 def analyze_capture(
-    path: Path,
+    path: Path | None,
     devices: list[Device],
     policies: list[Policy],
     baseline: Baseline | None = None,
     dns_logs: Iterable[Path] = (),
+    zeek_conn: Iterable[Path] = (),
+    zeek_ssl: Iterable[Path] = (),
 ) -> Analysis:
+    """A capture, Zeek logs, or both (conn.log flows are added to the capture's: give one or the other
+    for the same traffic, or bytes are counted twice)."""
     names = [answer for log in dns_logs for answer in read_dns_log(log)]
-    return analyze_frames(CaptureReplay(path), devices, policies, baseline, names)
+    conns = [flow for log in zeek_conn for flow in read_conn_log(log)]
+    tls_names = [entry for log in zeek_ssl for entry in read_ssl_log(log)]
+    frames = CaptureReplay(path) if path is not None else ()
+    return analyze_frames(frames, devices, policies, baseline, names, conns, tls_names)

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Engine
 
+from phonewarden.alerts import routing
 from phonewarden.settings import Settings
 from phonewarden.shield.bans import BanStore
 from phonewarden.shield.enforce import build_enforcers
@@ -30,6 +31,7 @@ from phonewarden.store.models import Guard, Severity
 
 log = logging.getLogger(__name__)
 SWEEP_S = 30.0
+REPEAT_OFFENDER = 3  # offences from which a ban alert is medium, not low
 BATCH = 256  # queued items handled together; findings among them are written in one transaction
 _STOP = object()
 _RUNNING: weakref.WeakSet[LiveShield] = weakref.WeakSet()
@@ -71,8 +73,15 @@ def impose(engine: Engine, address: str, duration_s: int, reason: str) -> int:
 
 
 class LiveShield:
-    def __init__(self, service: ShieldService, engine: Engine | None, enabled: bool = True) -> None:
+    def __init__(
+        self,
+        service: ShieldService,
+        engine: Engine | None,
+        enabled: bool = True,
+        alerts: routing.AlertRouter | None = None,
+    ) -> None:
         self.service = service
+        self.alerts = alerts  # each applied ban is also an alert (docs/alerts.md)
         self.enabled = enabled
         self.engine = engine
         self.queue: queue.Queue[Any] = queue.Queue(maxsize=100_000)
@@ -130,6 +139,8 @@ class LiveShield:
                 if isinstance(item, Decision):  # bans first: enforcing is what must not wait
                     self._guard(self.service.apply, item)
                     self.applied.append(item)
+                    if self.alerts is not None and item.action == "ban" and not item.dry_run:
+                        self._guard(self.alerts.submit, _ban_alert(item))
                 elif isinstance(item, _Impose):
                     for enforcer in self.service.enforcers:
                         self._guard(enforcer.ban, *item)
@@ -142,6 +153,8 @@ class LiveShield:
                 break
         for enforcer in self.service.enforcers:
             self._guard(enforcer.stop)
+        if self.alerts is not None:
+            routing.release(self.alerts)
 
     def _start_enforcers(self) -> None:
         for enforcer in self.service.enforcers:
@@ -179,9 +192,18 @@ class LiveShield:
             return None
 
 
+def _ban_alert(decision: Decision) -> dict[str, Any]:
+    summary = f"banned {decision.source} for {decision.duration_s} s: {'; '.join(decision.reasons)}"
+    # Bans are the shield doing its job: low, so the default rule (medium and up) does not page anyone for
+    # each scanner; a repeat offender (third ban and later) is medium.
+    severity = "medium" if decision.offences >= REPEAT_OFFENDER else "low"
+    return {**decision.to_json(), "guard": "shield", "severity": severity, "summary": summary}
+
+
 def start(settings: Settings, engine: Engine | None) -> LiveShield:
     shield = settings.shield
     store = BanStore(engine) if engine is not None else None
     enforcers = build_enforcers(shield) if shield.enabled else []
     service = ShieldService(shield, store=store, enforcers=enforcers)
-    return LiveShield(service, engine, enabled=shield.enabled)
+    alerts = routing.acquire(settings) if shield.enabled else None
+    return LiveShield(service, engine, enabled=shield.enabled, alerts=alerts)
