@@ -31,7 +31,12 @@ def test_metrics_read_hep_capture_findings_and_live_guard_evictions(settings: Se
         lambda: {"packets": 7, "dropped": 2, "sip_messages": 5},
         lambda: 11,
         lambda: {"shield": {"evictions_sources": 3.0, "bans": 9.0}},
+        settings.data_dir / "outbox",
     )
+    oncall = settings.data_dir / "outbox" / "oncall"
+    (oncall / "dead").mkdir(parents=True)
+    for name in ("1.json", "2.json", "dead/3.json"):
+        (oncall / name).write_text("{}")
     samples = _samples(generate_latest(registry_for(collector)).decode())
     assert samples[("phonewarden_hep_packets_total", (("outcome", "accepted"),))] == 7
     assert samples[("phonewarden_hep_packets_total", (("outcome", "dropped"),))] == 2
@@ -44,4 +49,6 @@ def test_metrics_read_hep_capture_findings_and_live_guard_evictions(settings: Se
     assert not any(
         name == "phonewarden_evictions_total" and ("table", "bans") in labels for name, labels in samples
     )
+    assert samples[("phonewarden_alert_outbox", (("state", "pending"), ("target", "oncall")))] == 2
+    assert samples[("phonewarden_alert_outbox", (("state", "dead"), ("target", "oncall")))] == 1
     engine.dispose()

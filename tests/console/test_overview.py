@@ -2,6 +2,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import Engine
+
+from phonewarden.audit.models import AuditCheck, AuditRun
 from phonewarden.console.overview import TILES_BY_KEY, hourly_series, tile_count, tile_rows
 from phonewarden.settings import Settings
 from phonewarden.shield.bans import BanStore
@@ -42,4 +45,27 @@ def test_hourly_series_buckets_findings_and_bans_by_hour(settings: Settings) -> 
     assert series["findings"] == [0, 2, 2]
     assert series["hours"][-1] == int(datetime(2026, 11, 25, 15, tzinfo=UTC).timestamp())
     assert series["bans"] == [0, 0, 0]
+    engine.dispose()
+
+
+def _audit_run(engine: Engine, statuses: dict[str, str]) -> None:
+    with session_factory(engine).begin() as session:
+        run = AuditRun(kind="config", site="hq", targets=len(statuses), failed=0, errors=[])
+        for target, status in statuses.items():
+            run.checks.append(
+                AuditCheck(time=datetime.now(UTC), target=target, vendor="yealink", model="T54W", firmware="",
+                           check="web_default_password", status=status, severity="high", detail="d",
+                           remediation="set a password", evidence={})
+            )  # fmt: skip
+        session.add(run)
+
+
+def test_audit_tile_counts_each_device_by_its_newest_run(settings: Settings) -> None:
+    engine, now = make_engine(settings.database_url), datetime.now(UTC)
+    _audit_run(engine, {"phone-1.cfg": "fail", "phone-2.cfg": "fail"})
+    assert tile_count(TILES_BY_KEY["audit"], engine, now) == 2
+    _audit_run(engine, {"phone-1.cfg": "pass"})  # fixed and linted again
+    assert tile_count(TILES_BY_KEY["audit"], engine, now) == 1
+    rows = tile_rows(TILES_BY_KEY["audit"], engine, now)
+    assert rows is not None and [row[0] for row in rows[1]] == ["phone-2.cfg"]
     engine.dispose()

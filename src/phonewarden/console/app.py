@@ -22,6 +22,7 @@ from sqlalchemy.exc import DataError
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from phonewarden import __version__
+from phonewarden.alerts.routing import outbox_root
 from phonewarden.capture.hep_listener import HepListener
 from phonewarden.capture.live import LiveCapture, LiveFeeder
 from phonewarden.console import location_api, location_pages, login_pages, outbox_pages, views
@@ -186,6 +187,7 @@ def create_app(settings: Settings, *, start_hep: bool = True) -> FastAPI:
             lambda: listener.stats() if listener is not None else None,
             lambda: feeder.frames if feeder is not None else None,
             live_metrics,
+            outbox_root(settings.data_dir),
         )
     )
 

@@ -1,4 +1,4 @@
-"""/metrics in the Prometheus text format: traffic, records, findings, bans, evictions.
+"""/metrics in the Prometheus text format: traffic, records, findings, bans, evictions, alert outboxes.
 
 Values are read when scraped (a custom collector), so nothing has to be kept in step: the HEP
 listener's and live capture's counters, findings per guard and active bans from the database, and
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -28,8 +29,10 @@ class ConsoleCollector(Collector):
         hep_stats: Callable[[], dict[str, Any] | None],
         frames: Callable[[], int | None],
         live_metrics: Callable[[], dict[str, dict[str, float]]],
+        outbox_root: Path | None = None,
     ) -> None:
         self.engine, self.hep_stats, self.frames, self.live_metrics = engine, hep_stats, frames, live_metrics
+        self.outbox_root = outbox_root
 
     def collect(self) -> Iterator[Metric]:
         hep = self.hep_stats()
@@ -62,6 +65,19 @@ class ConsoleCollector(Collector):
                 if name.startswith("evictions"):
                     evictions.add_metric([guard, name.removeprefix("evictions").strip("_.") or "all"], value)
         yield evictions
+        yield self._outboxes()
+
+    def _outboxes(self) -> Metric:
+        """Alerts not yet delivered, per target: `pending` (being retried) and `dead` (given up, kept)."""
+        family = GaugeMetricFamily(
+            "phonewarden_alert_outbox", "Alerts waiting in the outbox", labels=["target", "state"]
+        )
+        if self.outbox_root is not None and self.outbox_root.is_dir():
+            for folder in sorted(path for path in self.outbox_root.iterdir() if path.is_dir()):
+                family.add_metric([folder.name, "pending"], float(sum(1 for _ in folder.glob("*.json"))))
+                dead = folder / "dead"
+                family.add_metric([folder.name, "dead"], float(sum(1 for _ in dead.glob("*.json"))))
+        return family
 
     def _findings(self) -> Metric:
         family = GaugeMetricFamily("phonewarden_findings", "Findings stored, per guard", labels=["guard"])

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, and_, func, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from phonewarden.guards import import_guard_module
@@ -79,20 +79,25 @@ def _fraud_rows(engine: Engine, now: datetime, limit: int) -> Rows:
     )
 
 
-def _audit_count(engine: Engine, now: datetime) -> int:
-    from phonewarden.audit.models import AuditCheck
+def _latest_failures() -> Any:
+    """Failed checks from each device's newest run: a phone fixed and audited again no longer counts."""
+    from phonewarden.audit.models import AuditCheck as C
 
-    return _scalar(
-        engine, select(func.count(func.distinct(AuditCheck.target))).where(AuditCheck.status == "fail")
-    )
+    latest = select(C.target, func.max(C.run_id).label("run_id")).group_by(C.target).subquery()
+    newest = and_(C.target == latest.c.target, C.run_id == latest.c.run_id)
+    return select(C).join(latest, newest).where(C.status == "fail").subquery()
+
+
+def _audit_count(engine: Engine, now: datetime) -> int:
+    failed = _latest_failures()
+    return _scalar(engine, select(func.count(func.distinct(failed.c.target))))
 
 
 def _audit_rows(engine: Engine, now: datetime, limit: int) -> Rows:
-    from phonewarden.audit.models import AuditCheck as C
-
-    query = select(C.target, C.vendor, C.check, C.severity, C.detail, C.remediation).where(C.status == "fail")
+    f = _latest_failures()
+    query = select(f.c.target, f.c.vendor, f.c.check, f.c.severity, f.c.detail, f.c.remediation)
     return ["device", "vendor", "check", "severity", "detail", "fix"], _fetch(
-        engine, query.order_by(C.target, C.check), limit
+        engine, query.order_by(f.c.target, f.c.check), limit
     )
 
 
