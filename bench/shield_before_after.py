@@ -1,5 +1,6 @@
 """Benchmark: the shield of another source tree (e.g. the previous commit) against this one, in the same run
-as tshark, each replay in a fresh process. Prepare the other tree without touching git state:
+as tshark, each replay in a fresh process; the findings and ban decisions of both must be the same (their
+JSON is compared by digest). Prepare the other tree without touching git state:
 
     mkdir -p /tmp/before && git archive HEAD src | tar -x -C /tmp/before
     .venv/bin/python bench/shield_before_after.py /tmp/before/src --rounds 2
@@ -16,7 +17,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ONE = """
-import sys, time
+import hashlib, sys, time
 from pathlib import Path
 from phonewarden.capture.replay import CaptureReplay
 from phonewarden.shield import service
@@ -24,14 +25,22 @@ from phonewarden.shield.settings import ShieldSettings
 from phonewarden.wire.traffic import TrafficDecoder
 started = time.perf_counter()
 decoder, shield = TrafficDecoder(), service.ShieldService(ShieldSettings())
-for frame in CaptureReplay(Path(sys.argv[1]), progress=False):
-    for record in decoder.feed(frame):
-        shield.process(record)
-print(time.perf_counter() - started, service.__file__)
+frames = CaptureReplay(Path(sys.argv[1]), progress=False)
+outputs = []
+if hasattr(shield, "replay"):  # as `phonewarden shield replay` does since it has one
+    outputs.extend(shield.replay(frames, decoder))
+else:
+    for frame in frames:
+        for record in decoder.feed(frame):
+            outputs.extend(shield.process(record))
+seconds = time.perf_counter() - started
+digest = hashlib.sha256(repr([output.to_json() for output in outputs]).encode()).hexdigest()[:16]
+print(seconds, digest, len(outputs), service.__file__)
 """
 
 
-def replay(path: Path, src: Path | None) -> float:
+def replay(path: Path, src: Path | None) -> tuple[float, str]:
+    """Seconds, and a digest and count of every finding and decision the replay produced."""
     env = dict(os.environ)
     if src is not None:
         env["PYTHONPATH"] = str(src)
@@ -43,11 +52,11 @@ def replay(path: Path, src: Path | None) -> float:
         check=True,
         timeout=900,
     )
-    seconds, module = done.stdout.split()
+    seconds, digest, count, module = done.stdout.split()
     expected = str(src) if src is not None else str(HERE.parent / "src")
     if not module.startswith(expected):
         sys.exit(f"replay imported {module}, not from {expected}")
-    return float(seconds)
+    return float(seconds), f"{count} outputs, digest {digest}"
 
 
 def main() -> None:
@@ -66,12 +75,14 @@ def main() -> None:
     for round_ in range(1, args.rounds + 1):
         tshark, _ = decode_sip.time_tshark(path)
         decode, _ = decode_sip.time_phonewarden(path)
-        after = replay(path, None)
-        before = replay(path, args.before.resolve())
+        after, after_outputs = replay(path, None)
+        before, before_outputs = replay(path, args.before.resolve())
+        if after_outputs != before_outputs:
+            sys.exit(f"findings/decisions differ: before {before_outputs}, after {after_outputs}")
         print(
             f"round {round_}: tshark {tshark:.2f} s | decoder alone {decode:.2f} s ({tshark / decode:.2f}x)"
             f" | shield before {before:.2f} s ({tshark / before:.2f}x)"
-            f" | after {after:.2f} s ({tshark / after:.2f}x)",
+            f" | after {after:.2f} s ({tshark / after:.2f}x) | same {after_outputs}",
             flush=True,
         )
 

@@ -1,17 +1,21 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from phonewarden.capture.replay import CaptureError, CaptureReplay
 from phonewarden.core.records import Segment
 from phonewarden.shield.enforce import DryRunEnforcer
 from phonewarden.shield.policy import Decision
-from phonewarden.shield.service import ShieldService
+from phonewarden.shield.service import REPLAY_BATCH, ShieldService
 from phonewarden.shield.settings import ShieldSettings
 from phonewarden.wire.sip import parse_sip
-from phonewarden.wire.traffic import NetworkRecord
+from phonewarden.wire.traffic import NetworkRecord, TrafficDecoder
+from tests.conftest import DATA
 from tests.shield.records import SERVER, capture, request, response
 
 
@@ -154,3 +158,35 @@ def test_an_enumerator_against_a_server_that_challenges_everyone_is_banned() -> 
     bans = [o for o in _run(service, records) if isinstance(o, Decision)]
     assert [b.source for b in bans] == ["203.0.113.67"]
     assert "challenged" in bans[0].reasons[0]
+
+
+def _frames(*names: str) -> list[Any]:
+    return [frame for name in names for frame in CaptureReplay(DATA / "captures" / name, progress=False)]
+
+
+def test_replay_in_batches_gives_what_processing_frame_by_frame_gives() -> None:
+    # More frames than one batch, several sources, TCP streams and HEP: batching must change nothing.
+    frames = _frames("sip-scan-sipvicious.pcapng", "sip-udp.pcapng", "sip-tcp.pcapng", "hep-kamailio.pcapng")
+    assert len(frames) > 2 * REPLAY_BATCH
+    one_by_one, batched = ShieldService(ShieldSettings()), ShieldService(ShieldSettings())
+    decoder = TrafficDecoder()
+    records = [record for frame in frames for record in decoder.feed(frame)]
+    expected = [output for record in records for output in one_by_one.process(record)]
+    outputs = list(batched.replay(frames, TrafficDecoder()))
+    assert [o.to_json() for o in outputs] == [o.to_json() for o in expected]
+    assert any(o.type == "ban" for o in outputs)
+    assert batched.summary().to_json() == one_by_one.summary().to_json()
+
+
+def test_replay_processes_the_frames_read_before_a_read_error_then_raises_it() -> None:
+    frames = _frames("sip-scan-sipvicious.pcapng")[: REPLAY_BATCH + 10]
+
+    def failing() -> Iterator[Any]:
+        yield from frames
+        raise CaptureError("capture.pcap: read failed: truncated")
+
+    service = ShieldService(ShieldSettings())
+    with pytest.raises(CaptureError, match="truncated"):
+        for _ in service.replay(failing(), TrafficDecoder()):
+            pass
+    assert service.records == len(frames)  # every frame of the capture is a SIP message

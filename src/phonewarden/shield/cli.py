@@ -57,13 +57,11 @@ def replay(
     sink = JsonLinesSink(sys.stdout.buffer) if as_json else None
     outputs: list[Any] = []
     try:
-        for frame in CaptureReplay(file, progress=not as_json):
-            for record in decoder.feed(frame):
-                for output in service.process(record):
-                    if sink is not None:
-                        sink.emit(output)
-                    else:
-                        outputs.append(output)
+        for output in service.replay(CaptureReplay(file, progress=not as_json), decoder):
+            if sink is not None:
+                sink.emit(output)
+            else:
+                outputs.append(output)
     except CaptureError as exc:
         raise _fail(str(exc)) from None
     summary = service.summary()

@@ -47,7 +47,7 @@ class FloodDetector:
                 bucket is not None
                 and bucket.level(key, now) > bucket.capacity - self.reporter.samples.samples_per_key
             ):
-                self.reporter.sample(key, describe(message))
+                self.reporter.sample(key, lambda: describe(message))  # built only if kept
             return None
         return self._report(key, now, self.limit, method, "requests")
 
