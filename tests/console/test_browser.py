@@ -168,7 +168,7 @@ def test_operator_bans_unbans_acknowledges_and_every_page_renders(
 ) -> None:
     base, env, cwd = server
     shots = _screenshots(tmp_path, "pages")
-    created = _cli(env, cwd, "admin", "create", "olga")
+    created = _cli(env, cwd, "admin", "create", "olga", "--role", "operator")
     one_time = re.search(r"one-time password:\s+(\S+)", created)
     uri = re.search(r"(otpauth://\S+)", created)
     assert one_time and uri, created
@@ -194,6 +194,7 @@ def test_operator_bans_unbans_acknowledges_and_every_page_renders(
         page.click("#submit")
         page.click("#continue")
         assert page.url.endswith("/overview")
+        assert page.locator("#who").inner_text() == "olga (operator)"
 
         # Ban by hand, see it listed, unban it.
         page.goto(f"{base}/shield/bans")

@@ -6,6 +6,7 @@ from sqlalchemy import Engine
 
 from phonewarden.audit.models import AuditCheck, AuditRun
 from phonewarden.console.overview import TILES_BY_KEY, hourly_series, tile_count, tile_rows
+from phonewarden.privacy.models import PrivacyRun, PrivacyVerdict
 from phonewarden.settings import Settings
 from phonewarden.shield.bans import BanStore
 from phonewarden.store.engine import make_engine, session_factory
@@ -68,4 +69,28 @@ def test_audit_tile_counts_each_device_by_its_newest_run(settings: Settings) -> 
     assert tile_count(TILES_BY_KEY["audit"], engine, now) == 1
     rows = tile_rows(TILES_BY_KEY["audit"], engine, now)
     assert rows is not None and [row[0] for row in rows[1]] == ["phone-2.cfg"]
+    engine.dispose()
+
+
+def _privacy_run(engine: Engine, statuses: dict[str, str]) -> None:
+    with session_factory(engine).begin() as session:
+        run = PrivacyRun(source="phone.pcapng", frames=1, policies=["eu"], summary={})
+        for device, status in statuses.items():
+            record = {"type": "verdict", "device": device, "policy": "eu", "status": status, "reasons": []}
+            run.verdicts.append(
+                PrivacyVerdict(
+                    time=datetime.now(UTC), device=device, policy="eu", status=status, record=record
+                )
+            )
+        session.add(run)
+
+
+def test_privacy_tile_counts_devices_whose_newest_run_violates(settings: Settings) -> None:
+    engine, now = make_engine(settings.database_url), datetime.now(UTC)
+    _privacy_run(engine, {"nokia": "violation", "snom": "violation"})
+    assert tile_count(TILES_BY_KEY["privacy"], engine, now) == 2
+    _privacy_run(engine, {"snom": "ok"})  # after a firmware update the snom stays in the EU
+    assert tile_count(TILES_BY_KEY["privacy"], engine, now) == 1
+    rows = tile_rows(TILES_BY_KEY["privacy"], engine, now)
+    assert rows is not None and [row[0] for row in rows[1]] == ["nokia"]
     engine.dispose()

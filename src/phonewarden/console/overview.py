@@ -101,18 +101,23 @@ def _audit_rows(engine: Engine, now: datetime, limit: int) -> Rows:
     )
 
 
-def _privacy_count(engine: Engine, now: datetime) -> int:
-    from phonewarden.privacy.models import PrivacyVerdict
+def _latest_violations() -> Any:
+    """Violation verdicts from each device's newest run, as /privacy/devices shows them."""
+    from phonewarden.privacy.models import PrivacyVerdict as V
 
-    return _scalar(engine, select(func.count(PrivacyVerdict.id)).where(PrivacyVerdict.status == "violation"))
+    latest = select(V.device, func.max(V.run_id).label("run_id")).group_by(V.device).subquery()
+    newest = and_(V.device == latest.c.device, V.run_id == latest.c.run_id)
+    return select(V).join(latest, newest).where(V.status == "violation").subquery()
+
+
+def _privacy_count(engine: Engine, now: datetime) -> int:
+    violations = _latest_violations()
+    return _scalar(engine, select(func.count(func.distinct(violations.c.device))))
 
 
 def _privacy_rows(engine: Engine, now: datetime, limit: int) -> Rows:
-    from phonewarden.privacy.models import PrivacyVerdict as V
-
-    query = (
-        select(V.device, V.policy, V.status, V.time).where(V.status == "violation").order_by(V.time.desc())
-    )
+    v = _latest_violations()
+    query = select(v.c.device, v.c.policy, v.c.status, v.c.time).order_by(v.c.time.desc())
     return ["device", "policy", "status", "time"], _fetch(engine, query, limit)
 
 
@@ -120,7 +125,7 @@ TILES = (
     Tile("bans", "active bans", "shield", _bans_count, _bans_rows),
     Tile("fraud", "open fraud alerts", "fraud", _fraud_count, _fraud_rows),
     Tile("audit", "devices with failed audits", "audit", _audit_count, _audit_rows),
-    Tile("privacy", "privacy violations", "privacy", _privacy_count, _privacy_rows),
+    Tile("privacy", "devices violating a privacy policy", "privacy", _privacy_count, _privacy_rows),
 )
 TILES_BY_KEY = {tile.key: tile for tile in TILES}
 
