@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -84,3 +85,48 @@ def test_missing_and_too_long_parameters_are_named() -> None:
 def test_any_query_string_gives_params_or_errors(query: bytes) -> None:
     params, errors = parse_query(query)
     assert errors or (1 <= len(params["account"]) <= 255 and params["format"] in ("json", "text"))
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(st.sampled_from(["account", "destination", "format", "=", "&", "a", "1", "%2B", "+", ";", ""]))
+)
+def test_the_fast_query_split_gives_what_parse_qsl_gives(parts: list[str]) -> None:
+    from urllib.parse import parse_qsl
+
+    query = "".join(parts)
+    params, _ = parse_query(query.encode())
+    expected = dict(parse_qsl(query, keep_blank_values=True))
+    expected.setdefault("format", "json")
+    assert params == expected
+
+
+def test_authorize_first_answers_before_the_middleware_stack_and_passes_the_rest() -> None:
+    from fastapi import Request
+    from fastapi.testclient import TestClient
+
+    from phonewarden.fraud.authorize_http import AuthorizeFirst
+
+    service = service_module.get_service(FraudSettings())
+    now = time.time()
+    service.engine.book.apply(Restriction(time=now, account="held", level=3, until=now + 60, reason="t"))
+    app = FastAPI()
+    app.include_router(router, prefix="/api/v1/fraud")
+    seen: list[str] = []
+
+    @app.middleware("http")
+    async def login_wall(request: Request, call_next: Any) -> Any:
+        seen.append(request.url.path)  # the console's slow middlewares: must not see /authorize
+        return await call_next(request)
+
+    @app.get("/other")
+    def other() -> dict[str, str]:
+        return {"ok": "yes"}
+
+    app.add_middleware(AuthorizeFirst, path="/api/v1/fraud/authorize", headers={"X-Frame-Options": "DENY"})
+    with TestClient(app) as client:  # its client host "testclient" counts as loopback
+        answer = client.get("/api/v1/fraud/authorize?format=text&account=held&destination=030123456")
+        assert (answer.text, answer.headers["x-frame-options"]) == ("deny", "DENY")
+        assert client.get("/other").json() == {"ok": "yes"}
+        assert client.post("/api/v1/fraud/authorize").status_code == 405  # not GET: the app's answer
+    assert seen == ["/other", "/api/v1/fraud/authorize"]

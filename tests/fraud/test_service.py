@@ -57,22 +57,25 @@ def test_alerts_and_restrictions_reach_syslog_through_the_outbox(tmp_path: Path)
     import socket
     import time
 
-    from phonewarden.alerts.delivery import Outbox, SyslogTarget
+    from phonewarden.alerts.routing import AlertRouter
+    from phonewarden.alerts.targets.syslog import SyslogTarget
 
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as receiver:
         receiver.bind(("127.0.0.1", 0))
         receiver.settimeout(5)
-        outbox = Outbox(tmp_path / "outbox", [SyslogTarget("127.0.0.1", receiver.getsockname()[1])])
-        service = FraudService(FraudSettings(alert_min_severity="critical"), None, outbox)
+        siem = SyslogTarget("127.0.0.1", receiver.getsockname()[1], name="siem")
+        router = AlertRouter(tmp_path / "outbox", {"siem": siem}, [])  # default rule: medium and up
+        service = FraudService(FraudSettings(alert_min_severity="critical"), None, router)
         now = time.time()
         service.ingest(
             [Cdr(account="acme", destination="0088213456789", start=now - 400, end=now, billsec=360)]
         )
+        router.outboxes["siem"].deliver_due()  # what the target's worker thread does
         lines = [receiver.recv(9000).decode() for _ in range(2)]
     records = [json.loads(line.split(" - ", 2)[2]) for line in lines]
     assert sorted(r["type"] for r in records) == ["alert", "restriction"]  # the medium alert stayed home
     assert all(r["guard"] == "fraud" and r["account"] == "acme" for r in records)
-    assert outbox.pending() == []
+    assert router.outboxes["siem"].pending() == []
 
 
 def test_lift_from_the_cli_reaches_the_running_service(db: Engine) -> None:

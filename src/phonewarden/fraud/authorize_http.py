@@ -11,7 +11,7 @@ FastAPI's shape: 422 with `{"detail": [{"loc": ["query", name], "msg", "type"}]}
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -34,7 +34,11 @@ _encode = msgspec.json.Encoder().encode
 
 def parse_query(query: bytes) -> tuple[dict[str, str], list[dict[str, Any]]]:
     """The authorize parameters, and FastAPI-style validation errors (empty when all is well)."""
-    params = dict(parse_qsl(query.decode("latin-1"), keep_blank_values=True))
+    text = query.decode("latin-1")
+    if "%" in text or "+" in text:
+        params = dict(parse_qsl(text, keep_blank_values=True))
+    else:  # nothing to unquote (what PBXs send): the same pairs as parse_qsl at a third of its cost
+        params = {name: value for name, _, value in (part.partition("=") for part in text.split("&") if part)}
     errors: list[dict[str, Any]] = []
     for name, longest in LIMITS.items():
         value = params.get(name)
@@ -58,7 +62,14 @@ async def _respond(send: Send, status: int, headers: list[tuple[bytes, bytes]], 
 
 
 class AuthorizeEndpoint:
-    """ASGI app for `GET /authorize?account=&destination=[&format=text]`."""
+    """ASGI app for `GET /authorize?account=&destination=[&format=text]`; `headers` go on every answer."""
+
+    def __init__(self, headers: Mapping[str, str] | None = None) -> None:
+        extra = [
+            (name.lower().encode("latin-1"), value.encode("latin-1"))
+            for name, value in (headers or {}).items()
+        ]
+        self.text, self.json = [*_TEXT, *extra], [*_JSON, *extra]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         service = get_service()
@@ -68,16 +79,43 @@ class AuthorizeEndpoint:
         client = scope.get("client")
         verdict = service.pbx_tokens.check(token, client[0] if client else "")
         if verdict.pbx is None:
-            challenge = [*_JSON, (b"www-authenticate", b"Bearer")] if verdict.status == 401 else _JSON
+            challenge = [*self.json, (b"www-authenticate", b"Bearer")] if verdict.status == 401 else self.json
             await _respond(send, verdict.status, challenge, _encode({"detail": verdict.detail}))
             return
         if errors:
-            await _respond(send, 422, _JSON, _encode({"detail": errors}))
+            await _respond(send, 422, self.json, _encode({"detail": errors}))
             return
         account, destination = params["account"], params["destination"]
         decision = service.authorize(account, destination)
         if params["format"] == "text":
-            await _respond(send, 200, _TEXT, b"allow" if decision.allow else b"deny")
+            await _respond(send, 200, self.text, b"allow" if decision.allow else b"deny")
             return
         record = {"account": account, "destination": destination, **decision.to_json()}
-        await _respond(send, 200, _JSON, _encode(record))
+        await _respond(send, 200, self.json, _encode(record))
+
+
+class AuthorizeFirst:
+    """ASGI middleware answering `GET {path}` with AuthorizeEndpoint before the rest of the stack.
+
+    Inside the console the request would otherwise pass the console's HTTP middlewares (login check,
+    security headers; each a BaseHTTPMiddleware), its exception middleware and the router: ~260 µs of
+    CPU a request against ~6 µs for the endpoint itself (in-process ASGI calls, 2026-11-25), time the
+    PBX waits for. Add it as the outermost middleware but inside ProxyHeadersMiddleware, which must
+    still name the client (the loopback rule depends on it). Other methods and paths go to `app`.
+    """
+
+    def __init__(
+        self,
+        app: Callable[[Scope, Receive, Send], Awaitable[None]],
+        path: str,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.app = app
+        self.path = path
+        self.endpoint = AuthorizeEndpoint(headers)  # e.g. the console's security headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == self.path and scope["method"] == "GET":
+            await self.endpoint(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

@@ -53,8 +53,12 @@ def _events(
 ) -> Iterator[tuple[float, int, Any]]:
     """CDRs (kind 1), SIP records (kind 0) and shield findings (kind -1) merged by event time."""
     settings = engine.settings
+    cdrs = ((cdr.end, 1, cdr) for path in files for cdr in read_cdrs(path, settings, report, fmt))
+    if capture is None and not findings:
+        yield from cdrs  # one stream: merging would only add a heap step per CDR
+        return
     streams: list[Iterator[tuple[float, int, Any]]] = [
-        ((cdr.end, 1, cdr) for path in files for cdr in read_cdrs(path, settings, report, fmt)),
+        cdrs,
         iter([(finding.time, -1, finding) for finding in findings]),
     ]
     if capture is not None:

@@ -9,7 +9,7 @@ from phonewarden.fraud.cdr import Cdr
 from phonewarden.fraud.rating import Rater, Rating
 from phonewarden.fraud.records import Alert, raise_severity
 from phonewarden.fraud.settings import FraudSettings, WindowLimit
-from phonewarden.fraud.state import HOURS_PER_WEEK, AccountState, Sums, Window
+from phonewarden.fraud.state import HOURS_PER_WEEK, AccountState, AccountTable, Sums, Window
 
 DAY = 86400.0
 # One first call to a new country only asks for a look; restriction needs spend, repetition or a chain.
@@ -35,8 +35,11 @@ class FraudDetector:
         self.kept_seconds = max(3600, self.limits[-1].seconds)  # the baseline needs the last hour
         self.smallest_cost = min(limit.max_cost for limit in self.limits)
         self.smallest_minutes = min(limit.max_minutes for limit in self.limits)
+        # At or below both, `_spend` has nothing to do: no window limit and no baseline floor is crossed.
+        self.quiet_cost = min(self.smallest_cost, settings.baseline_min_cost)
+        self.quiet_minutes = min(self.smallest_minutes, settings.baseline_min_cost * 20)
         keep = (settings.baseline_weeks * 7 + 1) * DAY
-        self.accounts: TtlMap[str, AccountState] = TtlMap(keep, settings.max_accounts)
+        self.accounts = AccountTable(keep, settings.max_accounts)
         self.ranges: DistinctCounter[tuple[str, str], str] = DistinctCounter(
             settings.sequential_window_s, 200_000, settings.range_distinct_limit + 1
         )
@@ -72,15 +75,18 @@ class FraudDetector:
     def process(self, cdr: Cdr) -> list[Alert]:
         # The hot path of a backtest (~130k CDRs/s): plain comparisons first, work only when needed.
         now = cdr.end
-        rating = self.rater.rate(cdr.destination)
+        rating = self.rater.ratings.get(cdr.destination) or self.rater.rate(cdr.destination)
         billsec = cdr.billsec
         cost = rating.rate * billsec / 60.0 if cdr.cost is None else cdr.cost
         minutes = billsec / 60.0
         self.cdrs += 1
         self.total_cost += cost
-        state = self.accounts.get(cdr.account, now)
-        if state is None or now >= state.hour_end:
-            state = self.state(cdr.account, now)  # a new account or a new hour
+        account = cdr.account
+        state = self.accounts.get(account, now)
+        if state is None:
+            state = self.state(account, now)
+        elif now >= state.hour_end and state.roll(now):
+            self.accounts.set(account, state, now)  # a new hour; keeps an active account from expiring
         state.hour_cost += cost
         state.hour_minutes += minutes
         state.calls += 1
@@ -88,7 +94,9 @@ class FraudDetector:
         state.last_seen = now
         state.window.add(now, cost, minutes, cost if rating.risk in RISKY else 0.0)
         alerts: list[Alert] = []
-        self._spend(cdr, state, alerts)
+        window = state.window
+        if window.cost > self.quiet_cost or window.minutes > self.quiet_minutes:
+            self._spend(cdr, state, alerts)  # else neither a fixed limit nor the baseline can be near
         if rating.e164:
             self._destination(cdr, rating, state, cost, alerts)
         if billsec > 0 and rating.scope != "internal":

@@ -54,6 +54,8 @@ class FraudEngine:
         if self.now < self._next_tick:
             return []
         self._next_tick = self.now + TICK_SECONDS
+        if not self.live.by_account and not self.policy.waiting:
+            return []  # no open call and no alert awaiting a person: the tick has nothing to do
         out = self._decide(self.live.tick(self.now))
         decided = self.policy.tick(self.now)
         self.restrictions += len(decided)

@@ -8,7 +8,7 @@ info/low/medium: alert only. `report_only` (the first week of a rollout) never r
 
 from __future__ import annotations
 
-from phonewarden.alerts.delivery import AckTracker
+from phonewarden.alerts.ack import AckTracker
 from phonewarden.fraud.records import Alert, Restriction
 from phonewarden.fraud.restrictions import RestrictionBook
 from phonewarden.fraud.settings import FraudSettings
@@ -56,6 +56,11 @@ class Policy:
         elif alert.severity == "high" and self.book.level(alert.account, alert.time) == 0:
             self.acks.require(alert.account, {"alert": alert}, alert.time)
         return decided
+
+    @property
+    def waiting(self) -> bool:
+        """Some high alert awaits a person (so `tick` may have work)."""
+        return bool(self.acks.waiting)
 
     def acknowledge(self, account: str) -> bool:
         """A person looked at the account's alert: no automatic restriction for it."""

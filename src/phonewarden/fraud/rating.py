@@ -8,6 +8,7 @@ cached per dialled string: a PBX dials the same numbers again and again.
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,11 +101,17 @@ def load_risk(path: Path) -> dict[str, tuple[str, str]]:
     return risks
 
 
-def _longest(table: dict[str, object], digits: str, longest: int) -> str | None:
-    for length in range(min(longest, len(digits)), 0, -1):
-        if digits[:length] in table:
+def _longest(table: dict[str, object], digits: str, lengths: tuple[int, ...]) -> str | None:
+    """The longest prefix of `digits` in `table`; `lengths` are the table's prefix lengths, longest first."""
+    size = len(digits)
+    for length in lengths:
+        if length <= size and digits[:length] in table:
             return digits[:length]
     return None
+
+
+def _lengths(prefixes: Iterable[str]) -> tuple[int, ...]:
+    return tuple(sorted({len(p) for p in prefixes if p.isdigit()}, reverse=True))
 
 
 def _emergency_max_length(region: str) -> int:
@@ -121,25 +128,29 @@ class Rater:
         self.strip_prefixes = tuple(sorted(settings.strip_prefixes, key=len, reverse=True))
         self.rates, self.labels = load_tariff(settings.tariff_path or DATA_DIR / "tariff.csv")
         self.risks = load_risk(settings.risk_path or DATA_DIR / "risk.csv")
-        # Only digit prefixes take part in the longest match ("default:international" is not one).
-        self._rate_len = max((len(p) for p in self.rates if p.isdigit()), default=1)
-        self._risk_len = max((len(p) for p in self.risks), default=1)
+        # Only digit prefixes take part in the longest match ("default:international" is not one),
+        # and only lengths some prefix has are tried.
+        self._rate_lengths = _lengths(self.rates)
+        self._risk_lengths = _lengths(self.risks)
         self._emergency_len = _emergency_max_length(self.region)
-        self._cache: dict[str, Rating] = {}
+        # Ratings by dialled string; the per-CDR path reads it directly and calls `rate` on a miss.
+        self.ratings: dict[str, Rating] = {}
 
     def rate(self, dialled: str) -> Rating:
-        rating = self._cache.get(dialled)
+        rating = self.ratings.get(dialled)
         if rating is None:
-            if len(self._cache) >= MAX_CACHE:
-                self._cache.clear()
-            rating = self._cache[dialled] = self._rate(dialled)
+            if len(self.ratings) >= MAX_CACHE:
+                self.ratings.clear()
+            rating = self.ratings[dialled] = self._rate(dialled)
         return rating
 
     def cost(self, dialled: str, billsec: float) -> float:
         return self.rate(dialled).rate * billsec / 60.0
 
     def _rate(self, dialled: str) -> Rating:
-        text = "".join(ch for ch in dialled.split("@")[0] if ch.isdigit() or ch == "+")
+        text = dialled.split("@")[0]
+        if not text.isdigit():  # most PBXs log bare digits; else keep only the digits and "+"
+            text = "".join(ch for ch in text if ch.isdigit() or ch == "+")
         for prefix in self.strip_prefixes:
             if text.startswith(prefix) and len(text) > INTERNAL_MAX_DIGITS + len(prefix):
                 text = text[len(prefix) :]
@@ -170,7 +181,7 @@ class Rater:
         return self._price(digits, country, scope if valid else "invalid", number_type, national)
 
     def _price(self, digits: str, country: str, scope: str, number_type: str, national: bool) -> Rating:
-        prefix = _longest(self.rates, digits, self._rate_len)  # type: ignore[arg-type]
+        prefix = _longest(self.rates, digits, self._rate_lengths)  # type: ignore[arg-type]
         if national and (prefix is None or prefix == str(self.home_code)):
             rate = self.rates.get(f"type:{number_type}", self.rates["default:national"])
         elif prefix is None:
@@ -180,7 +191,7 @@ class Rater:
         floor = self.rates.get(f"type:{number_type}")
         if number_type in ("premium_rate", "shared_cost", "satellite") and floor is not None:
             rate = max(rate, floor)
-        risk_prefix = _longest(self.risks, digits, self._risk_len)  # type: ignore[arg-type]
+        risk_prefix = _longest(self.risks, digits, self._risk_lengths)  # type: ignore[arg-type]
         risk, label = self.risks[risk_prefix] if risk_prefix else ("none", "")
         if number_type in ("premium_rate", "satellite"):
             risk = "high"

@@ -1,8 +1,10 @@
 """Read CDR files of any supported format, detected from the first lines, with line-numbered errors.
 
 Bad rows are skipped and reported as `path:line: what is wrong`; a file whose format cannot be told
-raises `CdrFormatError`. Formats: asterisk, freeswitch-csv, freeswitch-json, kamailio-acc (CSV with a
-header, or syslog `ACC:` lines), generic-csv, generic-json (one object per line, or an array).
+raises `CdrFormatError`. Formats: asterisk (cdr_csv), asterisk-custom (cdr_custom), asterisk-cel
+(cel_custom), freeswitch-csv, freeswitch-json, kamailio-acc (CSV with a header, or syslog `ACC:` lines),
+generic-csv, generic-json (one object per line, or an array). cdr_custom and cel_custom files are told
+apart by their default layouts; with a custom mapping name the format (`--format`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 import msgspec
 
 from phonewarden.fraud.cdr import Cdr, CdrFormatError, CdrRowError, LocalTimeParser
+from phonewarden.fraud.readers_asterisk import CEL_EVENTS, AsteriskCel, AsteriskCustom
 from phonewarden.fraud.readers_csv import (
     ASTERISK_COLUMNS,
     FREESWITCH_COLUMNS,
@@ -29,7 +32,12 @@ from phonewarden.fraud.readers_csv import (
 from phonewarden.fraud.readers_json import json_object_cdr
 from phonewarden.fraud.settings import FraudSettings
 
-FORMATS = ("asterisk", "freeswitch-csv", "freeswitch-json", "kamailio-acc", "generic-csv", "generic-json")
+FORMATS = (
+    "asterisk", "asterisk-custom", "asterisk-cel", "freeswitch-csv", "freeswitch-json", "kamailio-acc",
+    "generic-csv", "generic-json",
+)  # fmt: skip
+CDR_CUSTOM_COLUMNS = 19  # Asterisk's sample cdr_custom mapping
+CEL_CUSTOM_COLUMNS = 20  # Asterisk's sample cel_custom mapping
 MAX_REPORTED_ERRORS = 1000
 
 
@@ -60,6 +68,8 @@ def detect_format(head: str) -> str:
     if "ACC:" in first and "method=" in first:
         return "kamailio-acc"
     row = next(csv.reader([first]))
+    if len(row) >= 4 and row[0].strip().upper() in CEL_EVENTS:
+        return "asterisk-cel"
     header = {cell.strip().lower() for cell in row}
     if "method" in header and ("callid" in header or "call_id" in header):
         return "kamailio-acc"
@@ -70,10 +80,17 @@ def detect_format(head: str) -> str:
         return "asterisk"
     if len(row) == FREESWITCH_COLUMNS and _looks_like_time(row[4]) and row[7].isdigit():
         return "freeswitch-csv"
+    if len(row) == CDR_CUSTOM_COLUMNS and _looks_like_time(row[8]) and _is_number(row[11]):
+        return "asterisk-custom"
     raise CdrFormatError(
         f"cannot tell the format of a line with {len(row)} columns: expected Asterisk Master.csv "
-        "(16/17/18/21), FreeSWITCH cdr_csv (15), Kamailio acc, JSON, or a CSV header (use --format)"
+        "(cdr_csv 16/17/18/21, cdr_custom 19, cel_custom 20 columns as in Asterisk's samples), FreeSWITCH "
+        "cdr_csv (15), Kamailio acc, JSON, or a CSV header (use --format)"
     )
+
+
+def _is_number(text: str) -> bool:
+    return text.replace(".", "", 1).isdigit()
 
 
 def _looks_like_time(text: str) -> bool:
@@ -120,6 +137,10 @@ def read_text(
         converter = AsteriskCsv(local)
     elif fmt == "freeswitch-csv":
         converter = FreeswitchCsv(local)
+    elif fmt == "asterisk-custom":
+        converter = AsteriskCustom(local, settings.asterisk_custom_mapping)
+    elif fmt == "asterisk-cel":
+        converter = AsteriskCel(local, settings.asterisk_cel_mapping)
     else:
         header = next(reader, [])
         try:

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from phonewarden.alerts.delivery import Outbox
+from phonewarden.alerts.routing import AlertRouter
 from phonewarden.fraud.cdr import Cdr
 from phonewarden.fraud.engine import FraudEngine, Output
 from phonewarden.fraud.findings import shield_findings
@@ -36,7 +36,7 @@ def _utc(epoch: float) -> datetime:
 
 class FraudService:
     def __init__(
-        self, settings: FraudSettings, db: Engine | None = None, outbox: Outbox | None = None
+        self, settings: FraudSettings, db: Engine | None = None, outbox: AlertRouter | None = None
     ) -> None:
         self.settings = settings
         self.pbx_tokens = PbxTokens(settings.pbx_tokens, [settings.push_token])
@@ -247,7 +247,7 @@ _service: FraudService | None = None
 
 
 def get_service(
-    settings: FraudSettings | None = None, db: Engine | None = None, outbox: Outbox | None = None
+    settings: FraudSettings | None = None, db: Engine | None = None, outbox: AlertRouter | None = None
 ) -> FraudService:
     """The process's service; the first caller (serve's live guard) gives settings, database, outbox."""
     global _service

@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from phonewarden.fraud.readers_asterisk import cdr_columns, cel_columns
+
 Money = Annotated[float, Field(gt=0)]
 
 
@@ -80,6 +82,10 @@ class FraudSettings(BaseModel):
     cdr_timezone: str = "UTC"  # zone of local timestamps in Asterisk/FreeSWITCH CSV (usegmtime=no)
     # Generic CSV/JSON: canonical field -> the column or key name in your export (docs/fraud.md).
     generic_fields: dict[str, str] = {}
+    # Asterisk cdr_custom / cel_custom: the mapping as written in cdr_custom.conf / cel_custom.conf
+    # (`Master.csv => ${CSV_QUOTE(${CDR(clid)})},...` or an advanced `fields = ...`); empty: the samples'.
+    asterisk_custom_mapping: str = ""
+    asterisk_cel_mapping: str = ""
     kamailio_account_field: str = "src_user"
     kamailio_destination_field: str = "dst_user"
     # Live calls (SIP/HEP): how an INVITE maps to an account, first matching rule; else the From user.
@@ -142,6 +148,11 @@ class FraudSettings(BaseModel):
             raise ValueError(f"pbx_tokens names must be distinct, got {names}")
         if self.alert_webhook_url and not self.alert_webhook_secret:
             raise ValueError("alert_webhook_url needs alert_webhook_secret (the HMAC-SHA256 key)")
+        for key, columns in (("asterisk_custom_mapping", cdr_columns), ("asterisk_cel_mapping", cel_columns)):
+            try:  # a mapping that cannot be read fails at start, naming what it lacks
+                columns(getattr(self, key))
+            except ValueError as exc:
+                raise ValueError(f"{key}: {exc}") from None
         try:
             ZoneInfo(self.cdr_timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:

@@ -8,11 +8,14 @@ the median + k * MAD of the same and neighbouring hours (robust: one expensive w
 
 from __future__ import annotations
 
+import math
 import statistics
 from array import array
 from collections import deque
 from dataclasses import dataclass, field
 from typing import NamedTuple
+
+from phonewarden.core.windows import TtlMap
 
 HOURS_PER_WEEK = 168
 MAX_DIALLED_PER_WINDOW = 5000  # distinct numbers per account per window; beyond, counted as overflow
@@ -95,6 +98,30 @@ class Window:
         return Sums(cost, minutes, calls, risky)
 
 
+class AccountTable(TtlMap[str, "AccountState"]):
+    """The detector's accounts: a TtlMap whose `get`, asked once per CDR, is inlined (same result)."""
+
+    def get(self, key: str, now: float) -> AccountState | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if not math.isfinite(now):
+            raise ValueError(f"event time must be finite, got {now!r}")
+        latest = self._latest
+        if now > latest:
+            self._latest = latest = now
+        return None if latest - entry.updated >= self.ttl else entry.value
+
+    def set(self, key: str, value: AccountState, now: float) -> None:
+        entry = self._entries.get(key)
+        if entry is None:
+            super().set(key, value, now)
+            return
+        entry.updated = self._time(now)  # an existing key: what TtlMap.set does, without the closure
+        entry.value = value
+        self._entries.move_to_end(key)
+
+
 @dataclass(slots=True)
 class Threshold:
     """What the baseline allows in the current hour of week, and what it learned from."""
@@ -139,23 +166,26 @@ class AccountState:
     def roll(self, now: float) -> bool:
         """Close finished hours into the history; True when a new hour began."""
         hour = int(now // 3600)
-        if hour <= self.hour:
+        last = self.hour
+        if hour <= last:
             return False
-        if self.hour >= 0:
-            size = HOURS_PER_WEEK * self.weeks
-            index = self.hour % size
-            # Silent for the whole history: the finished hour has fallen out of it too.
-            summed = hour - self.hour < size
-            self.cost_history[index] = self.hour_cost if summed else 0.0
-            self.minute_history[index] = self.hour_minutes if summed else 0.0
-            # The silent hours in between become zeros: slice writes, not a loop per hour.
-            silent = min(hour - self.hour - 1, size - 1)
-            first = index + 1
-            for start, stop in ((first, min(first + silent, size)), (0, max(0, first + silent - size))):
-                if stop > start:
-                    zeros = _ZEROS[: stop - start]
-                    self.cost_history[start:stop] = zeros
-                    self.minute_history[start:stop] = zeros
+        if last >= 0:
+            size = len(self.cost_history)  # HOURS_PER_WEEK * weeks
+            costs, minutes = self.cost_history, self.minute_history
+            index = last % size
+            gap = hour - last
+            if gap >= size:  # silent for the whole history: the finished hour has fallen out too
+                costs[:] = minutes[:] = _ZEROS[:size]
+            else:
+                costs[index] = self.hour_cost
+                minutes[index] = self.hour_minutes
+                if gap > 1:  # the silent hours in between become zeros: slice writes, not a loop
+                    first, stop = index + 1, index + gap
+                    if stop <= size:
+                        costs[first:stop] = minutes[first:stop] = _ZEROS[: gap - 1]
+                    else:
+                        costs[first:] = minutes[first:] = _ZEROS[: size - first]
+                        costs[: stop - size] = minutes[: stop - size] = _ZEROS[: stop - size]
         self.hour, self.hour_cost, self.hour_minutes = hour, 0.0, 0.0
         self.hour_end = (hour + 1) * 3600.0
         self.threshold = None  # computed on demand: most hours never come near it
