@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 from phonewarden.console.policy import Role
 from phonewarden.settings import Settings
 from phonewarden.shield.bans import BanStore
+from tests.console.api_tokens import audit_rows, bearer
 from tests.console.conftest import console, csrf_of, enrolled, log_in
 
 
@@ -83,3 +84,64 @@ def test_setup_mode_refuses_clients_from_elsewhere(settings: Settings) -> None:
     with TestClient(create_app(settings, start_hep=False), client=("198.51.100.9", 40000)) as remote:
         refused = remote.get("/api/v1/shield/bans")
     assert refused.status_code == 503 and "admin create" in refused.json()["detail"]
+
+
+def test_setup_mode_lets_loopback_read_but_not_change(client: TestClient) -> None:
+    """Before the first operator exists nobody could be named in the audit log, so no change goes through."""
+    assert client.get("/api/v1/privacy/devices").status_code == 200
+    refused = client.post("/api/v1/privacy/devices", json={"name": "desk", "ip": "198.51.100.20"})
+    assert refused.status_code == 503 and "phonewarden admin create" in refused.json()["detail"]
+    assert client.delete("/api/v1/shield/bans/203.0.113.9").status_code == 503
+    assert client.get("/api/v1/privacy/devices").json() == []
+    assert audit_rows(console(client)) == []
+
+
+def test_every_api_change_is_in_the_audit_log(client: TestClient) -> None:
+    ctx = console(client)
+    olga = bearer(ctx, "olga", Role.OPERATOR)
+    created = client.post(
+        "/api/v1/privacy/devices", json={"name": "desk", "ip": "198.51.100.20"}, headers=olga
+    )
+    assert created.status_code == 201, created.text
+    assert client.delete("/api/v1/privacy/devices/desk", headers=olga).status_code == 204
+    assert client.delete("/api/v1/privacy/devices/desk", headers=olga).status_code == 404
+    banned = client.post(
+        "/api/v1/shield/bans", json={"address": "203.0.113.9", "minutes": 5, "reason": "probe"}, headers=olga
+    )
+    assert banned.status_code == 201, banned.text
+    client.get("/api/v1/shield/bans", headers=olga)  # reads are not logged
+    rows = audit_rows(ctx)
+    assert [(r["actor"], r["action"], r["target"], r["outcome"]) for r in rows] == [
+        ("olga", "api.POST", "/api/v1/privacy/devices", "ok"),
+        ("olga", "api.DELETE", "/api/v1/privacy/devices/desk", "ok"),
+        ("olga", "api.DELETE", "/api/v1/privacy/devices/desk", "failed"),
+        ("olga", "api.POST", "/api/v1/shield/bans", "ok"),
+    ]
+    assert {r["source"] for r in rows} == {"testclient"}
+    assert rows[2]["detail"]["status"] == 404 and rows[3]["detail"]["address"] == "203.0.113.9"
+
+
+def test_the_audit_log_names_the_principal_whatever_a_route_takes_as_actor(client: TestClient) -> None:
+    """fraud's ack and lift take `actor` from the query string; the log takes the token's owner."""
+    ctx = console(client)
+    olga = bearer(ctx, "olga", Role.OPERATOR)
+    client.post("/api/v1/fraud/accounts/1001/ack", params={"actor": "mallory"}, headers=olga)
+    client.post("/api/v1/fraud/restrictions/1001/lift", params={"actor": "mallory"}, headers=olga)
+    client.post("/api/v1/fraud/cdr", content=b"{}")  # the PBX's own trail, not the console's
+    rows = audit_rows(ctx)
+    assert [(r["actor"], r["action"], r["target"]) for r in rows] == [
+        ("olga", "api.POST", "/api/v1/fraud/accounts/1001/ack"),
+        ("olga", "api.POST", "/api/v1/fraud/restrictions/1001/lift"),
+    ]
+    assert rows[1]["outcome"] == "failed"  # 1001 has no restriction to lift
+
+
+def test_a_refused_role_is_audited_once(client: TestClient) -> None:
+    ctx = console(client)
+    bearer(ctx, "alice", Role.ADMIN)
+    vera = bearer(ctx, "vera", Role.VIEWER)
+    assert client.post("/api/v1/shield/bans", json={}, headers=vera).status_code == 403
+    denied = audit_rows(ctx, "")
+    assert [(r["actor"], r["action"], r["outcome"]) for r in denied if r["actor"] == "vera"] == [
+        ("vera", "access", "denied")
+    ]

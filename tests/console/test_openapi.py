@@ -91,3 +91,27 @@ def test_auth_is_enforced_on_every_route(case: schemathesis.Case) -> None:
     assert response.status_code == 401, (
         f"{case.method} {case.formatted_path} answered {response.status_code} without auth"
     )
+
+
+# Lists that are not paged on purpose: edges load the whole feed at once; the location answers one address.
+NOT_PAGED = {"/api/v1/shield/feed.txt", "/api/v1/shield/feed.json", "/api/v1/location"}
+
+
+def test_every_list_under_api_v1_is_paged() -> None:
+    """A GET whose path does not end in one item's id is a list: it takes `limit` and `cursor`
+    (console/pagination.py) and says where the next page is. fraud's routes are the fraud guard's."""
+    paths = APP.openapi()["paths"]
+    lists = [
+        path
+        for path, operations in paths.items()
+        if path.startswith("/api/v1/") and "get" in operations and not path.endswith("}")
+        if path not in NOT_PAGED and not path.startswith("/api/v1/fraud/")
+    ]
+    assert {"/api/v1/findings", "/api/v1/shield/bans", "/api/v1/provisioning/events"} <= set(lists)
+    unpaged = [
+        path
+        for path in lists
+        if not {"limit", "cursor"} <= {p["name"] for p in paths[path]["get"].get("parameters", [])}
+        or "Link" not in paths[path]["get"]["responses"]["200"].get("headers", {})
+    ]
+    assert unpaged == []

@@ -93,3 +93,41 @@ def test_results_listing(base_url: str, privacy_engine: Engine, capture: Path, d
         assert (
             client.get(f"{base_url}/runs/{run_id}/leaks", params={"confidence": "medium"}).status_code == 422
         )
+
+
+def _walk(
+    client: httpx.Client, url: str, params: dict[str, str | int]
+) -> tuple[list[dict[str, object]], int]:
+    """Follow the Link rel="next" headers; every item and the number of pages."""
+    response = client.get(url, params=params)
+    found, pages = [], 0
+    while True:
+        assert response.status_code == 200, response.text
+        found += response.json()
+        pages += 1
+        if "next" not in response.links:
+            return found, pages
+        response = client.get(response.url.join(response.links["next"]["url"]))
+
+
+def test_lists_page_and_filter(
+    base_url: str, privacy_engine: Engine, capture: Path, devices_file: Path
+) -> None:
+    analysis = analyze_capture(capture, load_inventory(devices_file), [parse_policy("eu")])
+    run_ids = [repository.save_to_store(privacy_engine, analysis, f"{capture}#{n}", ["eu"]) for n in range(3)]
+    with httpx.Client(timeout=5) as client:
+        for n in range(5):
+            phone = {"name": f"desk-{n}", "kind": "desk phone", "ip": f"198.51.100.{40 + n}"}
+            assert client.post(f"{base_url}/devices", json=phone).status_code == 201
+        assert client.post(f"{base_url}/devices", json={**NOKIA, "ip": "198.51.100.60"}).status_code == 201
+        desks, pages = _walk(client, f"{base_url}/devices", {"kind": "desk phone", "limit": 2})
+        assert [d["name"] for d in desks] == [f"desk-{n}" for n in range(5)] and pages == 3
+        runs, pages = _walk(client, f"{base_url}/runs", {"limit": 2})
+        assert [r["id"] for r in runs] == sorted(run_ids, reverse=True) and pages == 2
+        whole = client.get(f"{base_url}/runs/{run_ids[0]}/destinations", params={"limit": 1000}).json()
+        paged, pages = _walk(client, f"{base_url}/runs/{run_ids[0]}/destinations", {"limit": 5})
+        assert paged == whole and pages == -(-len(whole) // 5) and len(whole) > 5
+        chinese, _ = _walk(
+            client, f"{base_url}/runs/{run_ids[0]}/destinations", {"country": "CN", "limit": 1}
+        )
+        assert chinese and all(d["country"] == "CN" for d in chinese)

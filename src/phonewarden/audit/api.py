@@ -1,4 +1,7 @@
-"""HTTP API under /api/v1/audit: stored runs and their checks, and the policy."""
+"""HTTP API under /api/v1/audit: stored runs and their checks, and the policy.
+
+Every list is paged as console/pagination.py says (`limit`, `cursor`, the next page in a `Link` header).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,9 @@ from sqlalchemy import Engine, select
 
 from phonewarden.audit.models import AuditCheck, AuditRun
 from phonewarden.audit.policy import rules
+from phonewarden.console.pagination import PAGED, Paging
 from phonewarden.store.engine import make_engine, session_factory
+from phonewarden.store.models import Severity
 
 router = APIRouter()
 
@@ -57,28 +62,41 @@ def _check_json(check: AuditCheck) -> dict[str, Any]:
     return {key: value for key, value in record.items() if value is not None}
 
 
-@router.get("/runs")
-def list_runs(limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> list[dict[str, Any]]:
+@router.get("/runs", responses=PAGED)
+def list_runs(
+    page: Paging,
+    kind: Annotated[str | None, Query(max_length=16, description="config, probe, ...")] = None,
+    site: Annotated[str | None, Query(max_length=255)] = None,
+) -> list[dict[str, Any]]:
+    """Newest first."""
+    query = select(AuditRun)
+    if kind is not None:
+        query = query.where(AuditRun.kind == kind)
+    if site is not None:
+        query = query.where(AuditRun.site == site)
     with session_factory(_engine())() as session:
-        runs = session.scalars(select(AuditRun).order_by(AuditRun.id.desc()).limit(limit))
-        return [_run_json(run) for run in runs]
+        runs = list(session.scalars(page.keyset(query, AuditRun.id)))
+        return [_run_json(run) for run in page.finish(runs, lambda run: (run.id,))]
 
 
-@router.get("/runs/{run_id}/checks")
+@router.get("/runs/{run_id}/checks", responses=PAGED)
 def run_checks(
-    run_id: int, status: Annotated[str | None, Query(pattern="^(pass|fail|unknown)$")] = None
+    run_id: int, page: Paging, status: Annotated[str | None, Query(pattern="^(pass|fail|unknown)$")] = None
 ) -> list[dict[str, Any]]:
     with session_factory(_engine())() as session:
         if session.get(AuditRun, run_id) is None:
             raise HTTPException(404, f"no audit run {run_id}")
-        query = select(AuditCheck).where(AuditCheck.run_id == run_id).order_by(AuditCheck.id)
+        query = select(AuditCheck).where(AuditCheck.run_id == run_id)
         if status is not None:
             query = query.where(AuditCheck.status == status)
-        return [_check_json(check) for check in session.scalars(query)]
+        checks = list(session.scalars(page.keyset(query, AuditCheck.id, descending=False)))
+        return [_check_json(check) for check in page.finish(checks, lambda check: (check.id,))]
 
 
-@router.get("/rules")
-def list_rules() -> list[dict[str, Any]]:
+@router.get("/rules", responses=PAGED)
+def list_rules(page: Paging, severity: Severity | None = None) -> list[dict[str, Any]]:
+    """By rule id."""
+    chosen = [r for r in rules() if severity is None or r.severity == severity]
     return [
         {
             "id": r.id,
@@ -89,5 +107,5 @@ def list_rules() -> list[dict[str, Any]]:
             "standards": list(r.standards),
             "fix": {v.value: r.remediation(v) for v in r.settings},
         }
-        for r in rules()
+        for r in page.of_list(chosen, lambda r: (r.id,))
     ]

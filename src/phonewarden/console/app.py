@@ -19,15 +19,22 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine
 from sqlalchemy.exc import DataError
+from starlette.concurrency import run_in_threadpool
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from phonewarden import __version__
 from phonewarden.alerts.routing import outbox_root
 from phonewarden.capture.hep_listener import HepListener
 from phonewarden.capture.live import LiveCapture, LiveFeeder
-from phonewarden.console import location_api, location_pages, login_pages, outbox_pages, views
+from phonewarden.console import api_findings, location_api, location_pages, login_pages, outbox_pages, views
 from phonewarden.console.accounts import Accounts
-from phonewarden.console.auth import ConsoleContext, NotLoggedIn, find_principal, guard_api_access
+from phonewarden.console.auth import (
+    ConsoleContext,
+    NotLoggedIn,
+    audit_api_call,
+    find_principal,
+    guard_api_access,
+)
 from phonewarden.console.metrics import ConsoleCollector, registry_for
 from phonewarden.console.policy import ConsolePolicy
 from phonewarden.console.secretbox import SecretBox
@@ -125,9 +132,7 @@ def create_app(settings: Settings, *, start_hep: bool = True) -> FastAPI:
             engine.dispose()
 
     # FastAPI's own /docs loads Swagger UI from a CDN with an inline script: blocked offline and by the CSP.
-    app = FastAPI(
-        title="phonewarden", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
-    )
+    app = FastAPI(title="phonewarden", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.console = _console_context(settings, engine)
     app.state.settings = settings  # guard pages read their sections from here
     guards = _mount_guard_routers(app, engine)
@@ -135,12 +140,10 @@ def create_app(settings: Settings, *, start_hep: bool = True) -> FastAPI:
     app.include_router(login_pages.router)
     app.include_router(views.router)
     app.include_router(location_api.router)  # /api/v1/location, behind the api_auth middleware
+    app.include_router(api_findings.router)  # /api/v1/findings, likewise
     app.include_router(location_pages.router)
     app.include_router(outbox_pages.router)  # /alerts/outbox
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    if settings.console.trusted_proxies:
-        # Only the listed proxies may name the client (X-Forwarded-For) and the scheme (X-Forwarded-Proto).
-        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.console.trusted_proxies)
 
     @app.exception_handler(OverflowError)
     @app.exception_handler(DataError)
@@ -156,12 +159,20 @@ def create_app(settings: Settings, *, start_hep: bool = True) -> FastAPI:
     @app.middleware("http")
     async def api_auth(request: Request, call_next: Any) -> Response:
         # Before routing, so that no body validation or 404/405 answers anyone who is not allowed in.
-        if _needs_api_auth(request.url.path, app.state.self_authenticated):
-            try:
-                await guard_api_access(request)
-            except HTTPException as exc:
-                return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-        response: Response = await call_next(request)
+        if not _needs_api_auth(request.url.path, app.state.self_authenticated):
+            passed: Response = await call_next(request)
+            return passed
+        try:
+            principal = await guard_api_access(request)
+        except HTTPException as exc:
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        # Every change through the API that got past auth is in the audit log, whatever the guard.
+        try:
+            response: Response = await call_next(request)
+        except Exception:
+            await run_in_threadpool(audit_api_call, request, principal, 500)
+            raise
+        await run_in_threadpool(audit_api_call, request, principal, response.status_code)
         return response
 
     @app.middleware("http")
@@ -172,6 +183,18 @@ def create_app(settings: Settings, *, start_hep: bool = True) -> FastAPI:
         if response.headers.get("content-type", "").startswith("text/html"):
             response.headers["cache-control"] = "no-store"
         return response
+
+    # Added last, so outermost. The PBX's authorize question skips the console's middlewares (~260 us of
+    # CPU a request) and checks its own PBX token (fraud/authorize_http.py).
+    authorize = import_guard_module("fraud", "authorize_http") if "fraud" in guards else None
+    if authorize is not None:
+        app.add_middleware(
+            authorize.AuthorizeFirst, path="/api/v1/fraud/authorize", headers=_SECURITY_HEADERS
+        )
+    if settings.console.trusted_proxies:
+        # Only the listed proxies may name the client (X-Forwarded-For) and the scheme (X-Forwarded-Proto);
+        # outermost, because the authorize check's loopback rule needs the real client.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.console.trusted_proxies)
 
     def live_metrics() -> dict[str, dict[str, float]]:
         found = {}

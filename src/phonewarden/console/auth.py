@@ -130,21 +130,48 @@ def is_loopback(address: str) -> bool:
         return address == "testclient"  # Starlette's TestClient
 
 
-async def guard_api_access(request: Request) -> None:
+async def guard_api_access(request: Request) -> Principal | None:
     """For every guard API route and /metrics, before routing: reads need viewer, changes need operator.
 
-    Until the first operator exists (setup mode) loopback clients are let through, so a fresh
-    `make run` and local scripts work; anyone else is told to create the first admin.
+    Until the first operator exists (setup mode) loopback clients may read, so a fresh `make run` and
+    local scripts work; changes wait for an operator, who is then in the audit log. Anyone else is
+    told to create the first admin. The principal is kept in `request.state.principal` for routes.
     """
     if context(request).accounts.count() == 0:
-        if is_loopback(client_address(request)):
-            return
+        if request.method in SAFE_METHODS and is_loopback(client_address(request)):
+            request.state.principal = None
+            return None
         raise HTTPException(503, "no operator exists yet: run `phonewarden admin create NAME` first")
     role = Role.VIEWER if request.method in SAFE_METHODS else Role.OPERATOR
-    await authorise(request, role, form=False)  # the API takes the CSRF token as a header only
+    principal = await authorise(request, role, form=False)  # the API takes the CSRF token as a header only
+    request.state.principal = principal
+    return principal
+
+
+def api_actor(request: Request) -> Actor:
+    """Who calls an API route: the principal the api_auth middleware let in ("anonymous" if none)."""
+    return actor_of(request, getattr(request.state, "principal", None))
+
+
+def audit_api_call(request: Request, principal: Principal | None, status: int) -> None:
+    """One audit entry per state-changing API call that passed auth: "api.<METHOD>" on the path."""
+    if request.method in SAFE_METHODS:
+        return
+    outcome = "ok" if status < 400 else "denied" if status in (401, 403) else "failed"
+    detail = {**getattr(request.state, "audit_detail", {}), "status": status}
+    actor, action = actor_of(request, principal), f"api.{request.method}"
+    context(request).accounts.audit(actor, action, request.url.path, outcome=outcome, **detail)
+
+
+def note_for_audit(request: Request, **detail: Any) -> None:
+    """Add details a path does not show (a ban's address from the body) to this call's audit entry."""
+    if not hasattr(request.state, "audit_detail"):
+        request.state.audit_detail = {}
+    request.state.audit_detail.update(detail)
 
 
 Viewer = Annotated[Principal, require(Role.VIEWER, page=True)]
 Operator = Annotated[Principal, require(Role.OPERATOR, page=True)]
 Admin = Annotated[Principal, require(Role.ADMIN, page=True)]
 ApiViewer = Annotated[Principal, require(Role.VIEWER)]
+ApiActor = Annotated[Actor, Depends(api_actor)]

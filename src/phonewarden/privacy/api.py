@@ -2,6 +2,7 @@
 
 Inventory entries take the same JSON objects as the `--devices` file and are validated the same way; a
 bad identifier is a 422 naming the field. Results are the records `analyze --json` prints, per run.
+Every list is paged as console/pagination.py says (`limit`, `cursor`, the next page in a `Link` header).
 """
 
 from __future__ import annotations
@@ -12,12 +13,19 @@ from functools import cache
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, Query, Response
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from phonewarden.console.pagination import PAGED, Paging
 from phonewarden.privacy import repository
 from phonewarden.privacy.inventory import InventoryError
-from phonewarden.privacy.models import PrivacyDevice, PrivacyRun
+from phonewarden.privacy.models import (
+    PrivacyDestination,
+    PrivacyDevice,
+    PrivacyLeak,
+    PrivacyRun,
+    PrivacyVerdict,
+)
 from phonewarden.store.engine import make_engine, session_factory
 
 router = APIRouter()
@@ -64,10 +72,17 @@ def _invalid(exc: InventoryError) -> HTTPException:
     return HTTPException(status, str(exc))
 
 
-@router.get("/devices")
-def list_devices() -> list[dict[str, Any]]:
+@router.get("/devices", responses=PAGED)
+def list_devices(
+    page: Paging, kind: Annotated[str | None, Query(max_length=64, description="e.g. smartphone")] = None
+) -> list[dict[str, Any]]:
+    """By name."""
+    query = select(PrivacyDevice)
+    if kind is not None:
+        query = query.where(PrivacyDevice.kind == kind)
     with _session() as session:
-        return [_device_json(row) for row in repository.list_devices(session)]
+        rows = list(session.scalars(page.keyset(query, PrivacyDevice.name, descending=False)))
+        return [_device_json(row) for row in page.finish(rows, lambda row: (row.name,))]
 
 
 @router.post("/devices", status_code=201)
@@ -112,10 +127,12 @@ def delete_device(name: str) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/runs")
-def list_runs(limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> list[dict[str, Any]]:
+@router.get("/runs", responses=PAGED)
+def list_runs(page: Paging) -> list[dict[str, Any]]:
+    """Newest first."""
     with _session() as session:
-        return [_run_json(run) for run in repository.list_runs(session, limit)]
+        runs = list(session.scalars(page.keyset(select(PrivacyRun), PrivacyRun.id)))
+        return [_run_json(run) for run in page.finish(runs, lambda run: (run.id,))]
 
 
 @router.get("/runs/{run_id}")
@@ -127,33 +144,54 @@ def get_run(run_id: int) -> dict[str, Any]:
         return _run_json(run)
 
 
-def _records(run_id: int, kind: str, **filters: str | None) -> list[dict[str, Any]]:
+_RECORDS: dict[str, Any] = {
+    "destinations": PrivacyDestination,
+    "leaks": PrivacyLeak,
+    "verdicts": PrivacyVerdict,
+}
+Device = Annotated[str | None, Query(max_length=255)]
+Country = Annotated[str | None, Query(max_length=2, description="ISO 3166 alpha-2")]
+
+
+def _records(page: Paging, run_id: int, kind: str, **filters: str | None) -> list[dict[str, Any]]:
+    """One run's stored records of `kind` in the order they were stored; filters by column."""
+    model = _RECORDS[kind]
+    query = select(model).where(model.run_id == run_id)
+    for column, value in filters.items():
+        if value is not None:
+            query = query.where(getattr(model, column) == value)
     with _session() as session:
         if session.get(PrivacyRun, run_id) is None:
             raise HTTPException(404, f"no privacy run {run_id}")
-        return repository.run_records(session, run_id, kind, **filters)
+        rows = list(session.scalars(page.keyset(query, model.id, descending=False)))
+        return [row.record for row in page.finish(rows, lambda row: (row.id,))]
 
 
-@router.get("/runs/{run_id}/destinations")
+@router.get("/runs/{run_id}/destinations", responses=PAGED)
 def run_destinations(
-    run_id: int, device: str | None = None, country: str | None = None
+    run_id: int,
+    page: Paging,
+    device: Device = None,
+    country: Country = None,
 ) -> list[dict[str, Any]]:
-    return _records(run_id, "destinations", device=device, country=country)
+    return _records(page, run_id, "destinations", device=device, country=country)
 
 
-@router.get("/runs/{run_id}/leaks")
+@router.get("/runs/{run_id}/leaks", responses=PAGED)
 def run_leaks(
     run_id: int,
-    device: str | None = None,
+    page: Paging,
+    device: Device = None,
     confidence: Annotated[str | None, Query(pattern="^(high|low)$")] = None,
 ) -> list[dict[str, Any]]:
-    return _records(run_id, "leaks", device=device, confidence=confidence)
+    return _records(page, run_id, "leaks", device=device, confidence=confidence)
 
 
-@router.get("/runs/{run_id}/verdicts")
+@router.get("/runs/{run_id}/verdicts", responses=PAGED)
 def run_verdicts(
     run_id: int,
-    device: str | None = None,
+    page: Paging,
+    device: Device = None,
     status: Annotated[str | None, Query(pattern="^(ok|violation|uncertain)$")] = None,
 ) -> list[dict[str, Any]]:
-    return _records(run_id, "verdicts", device=device, status=status)
+    return _records(page, run_id, "verdicts", device=device, status=status)

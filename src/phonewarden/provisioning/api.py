@@ -1,14 +1,19 @@
-"""Inventory management for the console under /api/v1/provisioning (never returns a secret)."""
+"""Inventory management for the console under /api/v1/provisioning (never returns a secret).
+
+Every list is paged as console/pagination.py says (`limit`, `cursor`, the next page in a `Link` header).
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from phonewarden.console.auth import ApiActor
+from phonewarden.console.pagination import PAGED, Paging
 from phonewarden.provisioning.inventory import Inventory, InventoryError
 from phonewarden.provisioning.models import ProvEvent
 from phonewarden.provisioning.secrets_box import SecretKeyError, load_box
@@ -53,14 +58,27 @@ def _call(action: Any) -> Any:
         raise HTTPException(status_code=400, detail=str(exc)) from None
 
 
-@router.get("/sites")
-def sites(inv: Inv) -> list[dict[str, Any]]:
-    return inv.sites()
+def _named(item: dict[str, Any], field: str) -> tuple[str]:
+    return (str(item[field]),)
 
 
-@router.get("/devices")
-def devices(inv: Inv, site: str | None = None) -> list[dict[str, Any]]:
-    return _call(lambda: inv.devices(site))  # type: ignore[no-any-return]
+@router.get("/sites", responses=PAGED)
+def sites(inv: Inv, page: Paging) -> list[dict[str, Any]]:
+    """By name."""
+    return page.of_list(inv.sites(), lambda site: _named(site, "name"))
+
+
+@router.get("/devices", responses=PAGED)
+def devices(
+    inv: Inv,
+    page: Paging,
+    site: Annotated[str | None, Query(max_length=255)] = None,
+    state: Annotated[str | None, Query(pattern="^(active|retired)$")] = None,
+) -> list[dict[str, Any]]:
+    """By MAC address."""
+    found: list[dict[str, Any]] = _call(lambda: inv.devices(site))
+    chosen = [device for device in found if state is None or device["state"] == state]
+    return page.of_list(chosen, lambda device: _named(device, "mac"))
 
 
 @router.post("/devices", status_code=201)
@@ -74,8 +92,8 @@ def show(inv: Inv, mac: str) -> dict[str, Any]:
 
 
 @router.post("/devices/{mac}/retire")
-def retire(inv: Inv, mac: str) -> dict[str, Any]:
-    return _call(lambda: inv.retire(mac, "console"))  # type: ignore[no-any-return]
+def retire(inv: Inv, mac: str, actor: ApiActor) -> dict[str, Any]:
+    return _call(lambda: inv.retire(mac, f"api, by {actor.name}"))  # type: ignore[no-any-return]
 
 
 @router.post("/devices/{mac}/reassign")
@@ -88,16 +106,29 @@ def open_window(inv: Inv, mac: str, hours: float | None = None) -> dict[str, Any
     return _call(lambda: inv.open_window(mac, hours))  # type: ignore[no-any-return]
 
 
-@router.get("/events")
-def events(inv: Inv, mac: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+FETCH_OUTCOMES = {"served": "fetch", "denied": "deny"}  # what the device plane writes per config fetch
+
+
+@router.get("/events", responses=PAGED)
+def events(
+    inv: Inv,
+    page: Paging,
+    mac: Annotated[str | None, Query(max_length=17)] = None,
+    outcome: Annotated[str | None, Query(pattern="^(served|denied)$", description="config fetches")] = None,
+    action: Annotated[str | None, Query(max_length=32, description="fetch, deny, add, retire, ...")] = None,
+) -> list[dict[str, Any]]:
     """The decision log, newest first: every fetch allowed or denied with its reason, every change."""
-    limit = max(1, min(limit, 10_000))
+    query = select(ProvEvent)
+    if mac:
+        query = query.where(ProvEvent.mac == mac.lower().replace(":", "").replace("-", ""))
+    if outcome is not None:
+        query = query.where(ProvEvent.action == FETCH_OUTCOMES[outcome])
+    if action is not None:
+        query = query.where(ProvEvent.action == action)
     with session_factory(inv.engine)() as session:
-        query = select(ProvEvent).order_by(ProvEvent.id.desc()).limit(limit)
-        if mac:
-            query = query.where(ProvEvent.mac == mac.lower().replace(":", ""))
+        found = page.finish(list(session.scalars(page.keyset(query, ProvEvent.id))), lambda e: (e.id,))
         return [
             {"time": e.time.isoformat().replace("+00:00", "Z"), "action": e.action, "mac": e.mac,
              "source": e.source, "reason": e.reason, "detail": e.detail}
-            for e in session.scalars(query)
+            for e in found
         ]  # fmt: skip
