@@ -21,6 +21,7 @@ def test_tiles_count_what_the_guards_stored(settings: Settings) -> None:
     )
     BanStore(engine).save_ban("203.0.113.1", 600, ["scanner:sipvicious"], 2)
     BanStore(engine).save_ban("203.0.113.2", 600, ["flood:invite"], 1)
+    BanStore(engine).save_ban("203.0.113.3", 600, ["flood:invite"], 1, dry_run=True)  # blocks nothing
     assert tile_count(TILES_BY_KEY["bans"], engine, now) == 2
     assert tile_count(TILES_BY_KEY["bans"], engine, now + timedelta(hours=1)) == 0  # expired by then
     rows = tile_rows(TILES_BY_KEY["bans"], engine, now)

@@ -74,3 +74,35 @@ def test_bad_addresses_are_refused(clean_env: Path) -> None:
 def test_bans_before_migration_says_to_upgrade(clean_env: Path) -> None:
     result = runner.invoke(app, ["shield", "bans"])
     assert result.exit_code == 2 and "phonewarden db upgrade" in result.output
+
+
+def test_replay_takes_config_after_the_command_as_the_issue_spells_it(clean_env: Path) -> None:
+    config = clean_env / "lab.toml"
+    config.write_text("[shield]\ndry_run = true\nscanner_ban_s = 120\n")
+    result = subprocess.run(
+        [str(REPO / ".venv" / "bin" / "phonewarden"), "shield", "replay", str(SCAN), "--json", "--config",
+         str(config)],
+        capture_output=True, check=False, timeout=60, cwd=clean_env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode()
+    records = decode_json_lines(result.stdout)
+    bans = [r for r in records if r["type"] == "ban"]  # the later reasons are in the summary, not extra lines
+    assert [(b["source"], b["duration_s"], b.get("dry_run")) for b in bans] == [("127.0.0.1", 120, True)]
+    summary = records[-1]
+    assert summary["dry_run"] is True and len(summary["banned"]) == 1
+    missing = runner.invoke(app, ["shield", "replay", str(SCAN), "--config", str(clean_env / "nope.toml")])
+    assert missing.exit_code == 2 and "nope.toml does not exist" in missing.output
+
+
+def test_uninstall_removes_the_enforcers_bans(clean_env: Path) -> None:
+    nothing = runner.invoke(app, ["shield", "uninstall"])
+    assert nothing.exit_code == 0 and "no enforcers configured" in nothing.output
+    (clean_env / "phonewarden.toml").write_text('[shield]\nenforcers = ["dry-run"]\ndry_run = true\n')
+    removed = runner.invoke(app, ["shield", "uninstall"])
+    assert removed.exit_code == 0 and "removed the dry-run bans" in removed.output
+    (clean_env / "phonewarden.toml").write_text(
+        '[shield]\nenforcers = ["kamailio"]\nkamailio_rpc_url = "http://127.0.0.1:9/RPC"\n'
+    )
+    failed = runner.invoke(app, ["shield", "uninstall"])
+    assert failed.exit_code == 2
+    assert "kamailio: htable.flush at http://127.0.0.1:9/RPC failed" in failed.output

@@ -120,3 +120,17 @@ def test_seconds_left_reads_only_phonewarden_values() -> None:
     assert seconds_left("1", 0.0) == 1.0
     assert seconds_left("banned", 0.0) is None
     assert seconds_left(None, 0.0) is None
+
+
+@pytest.mark.peer
+def test_stop_keeps_the_bans_and_remove_empties_both_tables(
+    kamailio: tuple[tuple[str, int], str], enforcer: KamailioEnforcer
+) -> None:
+    with source("127.0.0.68") as attacker:
+        enforcer.ban("127.0.0.68", 60, "scanner")
+        enforcer.ban("127.0.79.0/24", 60, "flood")
+        enforcer.stop()
+        assert not answered(attacker, kamailio[0]), "a stopped shield's ban no longer drops"
+        enforcer.remove()
+        assert enforcer.active() == {}
+        assert answered(attacker, kamailio[0]), "a removed ban still drops"

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlalchemy import select
+from typer.testing import CliRunner
 
+from phonewarden.cli import app as cli_app
+from phonewarden.output import decode_json_lines
 from phonewarden.settings import load_settings
 from phonewarden.shield import live
 from phonewarden.shield.bans import BanStore
@@ -165,3 +171,79 @@ def test_lift_ends_a_running_ban_in_the_enforcers_and_the_policy(clean_env: Path
     assert "127.0.0.1" not in guard.service.banned
     asyncio.run(guard.stop())
     assert live.lift(engine, "127.0.0.1") == 0  # a stopped shield is no longer told
+
+
+def _shield(settings: Any, engine: Any, enforcer: DryRunEnforcer) -> live.LiveShield:
+    guard = live.LiveShield(
+        ShieldService(settings.shield, store=BanStore(engine), enforcers=[enforcer]), engine
+    )
+    assert guard.started.wait(5), "the shield's worker did not start"
+    return guard
+
+
+def test_live_dry_run_stores_marked_would_be_bans_that_no_enforcer_or_feed_gets(
+    clean_env: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (clean_env / "phonewarden.toml").write_text("[shield]\ndry_run = true\n")
+    settings = load_settings()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    enforcer = DryRunEnforcer()
+    guard = _shield(settings, engine, enforcer)
+    with caplog.at_level(logging.WARNING, logger="phonewarden.shield.service"):
+        for record in capture("sip-scan-sipvicious.pcapng"):
+            guard.on_record(record)
+        _wait(lambda: BanStore(engine).active_bans(include_dry_run=True) != [])
+        asyncio.run(guard.stop())
+    (row,) = BanStore(engine).active_bans(include_dry_run=True)
+    assert row.address == "127.0.0.1" and row.dry_run
+    assert any(reason.startswith("brute-force") for reason in row.reasons)  # later reasons too
+    assert BanStore(engine).active_bans() == []  # the feed's (and the provisioning gate's) view
+    assert [a.action for a in enforcer.actions] == ["start", "stop"]
+    assert "would ban 127.0.0.1 for 3600 s" in caplog.text
+
+    listed = CliRunner().invoke(cli_app, ["shield", "bans"], env={"COLUMNS": "200"})
+    assert "0 active bans, 1 would-be bans (dry run)" in listed.output
+    assert "127.0.0.1 (dry run: not enforced)" in listed.output
+    as_json = decode_json_lines(CliRunner().invoke(cli_app, ["shield", "bans", "--json"]).stdout_bytes)
+    assert [(r["address"], r.get("dry_run")) for r in as_json] == [("127.0.0.1", True)]
+
+
+def test_a_network_allowed_in_the_store_reaches_the_running_shield_at_the_sweep(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(live, "SWEEP_S", 0.05)
+    settings = load_settings()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    enforcer = DryRunEnforcer()
+    guard = _shield(settings, engine, enforcer)
+    records = list(capture("sip-scan-sipvicious.pcapng"))
+    for record in records:
+        guard.on_record(record)
+    _wait(lambda: "127.0.0.1" in enforcer.active())
+    # `phonewarden shield allow` in another process writes only the store
+    BanStore(make_engine(settings.database_url)).allow("127.0.0.0/8", "lab")
+    _wait(lambda: "127.0.0.1" not in enforcer.active())
+    assert BanStore(engine).active_bans() == []
+    guard.on_record(records[0])  # the record thread takes the new list into the policy
+    assert guard.service.policy.never_blocked("127.0.0.1") is not None
+    assert "127.0.0.1" not in guard.service.banned
+    asyncio.run(guard.stop())
+
+
+def test_reload_allowed_tells_a_running_shield_at_once(clean_env: Path) -> None:
+    settings = load_settings()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    enforcer = DryRunEnforcer()
+    guard = _shield(settings, engine, enforcer)  # the sweep is 30 s away: only the notice can do it
+    for record in capture("sip-scan-sipvicious.pcapng"):
+        guard.on_record(record)
+    _wait(lambda: "127.0.0.1" in enforcer.active())
+    BanStore(engine).allow("127.0.0.1/32", "monitoring")
+    assert live.reload_allowed(make_engine(settings.database_url)) == 0  # another database
+    assert live.reload_allowed(engine) == 1
+    _wait(lambda: "127.0.0.1" not in enforcer.active())
+    asyncio.run(guard.stop())
+    assert live.reload_allowed(engine) == 0

@@ -18,6 +18,7 @@ from phonewarden.settings import load_settings
 from phonewarden.shield import live
 from phonewarden.shield.bans import BanStore
 from phonewarden.shield.enforce import DryRunEnforcer
+from phonewarden.shield.pages import top_sources
 from phonewarden.shield.service import ShieldService
 from phonewarden.store.engine import session_factory
 from phonewarden.store.findings import add_finding
@@ -217,3 +218,25 @@ def test_manual_ban_refuses_protected_networks_bad_input_viewers_and_forged_form
     trail = _audit(client)
     assert ("otto", "shield.ban", "198.51.100.5", "denied") in trail
     assert ("otto", "shield.ban", "0.0.0.0/0", "failed") in trail
+
+
+def test_would_be_bans_of_a_dry_run_are_listed_marked(client: TestClient) -> None:
+    viewer = enrolled(client, "dora", Role.VIEWER)
+    _bans(client).save_ban(BANNED, 600, ["scanner:sipvicious"], 1, dry_run=True)
+    _bans(client).save_ban("198.51.100.1", 600, ["flood:REGISTER"], 1)
+    log_in(client, viewer)
+    html = unescape(client.get("/shield/bans").text)
+    marks = dict(
+        (address, mark)
+        for mark, address in re.findall(r'<tr class="ban( dry-run)?" data-address="([^"]+)"', html)
+    )
+    assert marks == {BANNED: " dry-run", "198.51.100.1": ""}
+    assert f'{BANNED} <span class="off dry-run-mark">dry run</span>' in html
+    # the activity page's "banned" column: a would-be ban blocks nothing
+    now = datetime.now(UTC)
+    _finding(client, BANNED, "scanner", now, [])
+    _finding(client, "198.51.100.1", "flood", now, [])
+    sources = {
+        row["source"]: row["banned"] for row in top_sources(console(client).engine, now - timedelta(hours=1))
+    }
+    assert sources == {BANNED: False, "198.51.100.1": True}

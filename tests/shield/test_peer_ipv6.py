@@ -107,7 +107,7 @@ def lab() -> Iterator[tuple[NetLab, LiveShield, NftEnforcer]]:
             yield made, shield, enforcer
         finally:
             registrar.close()
-            asyncio.run(shield.stop())  # stops the enforcer: removes the table
+            asyncio.run(shield.stop())  # the table stays; the namespace goes with it
 
 
 @pytest.mark.peer

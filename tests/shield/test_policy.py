@@ -74,3 +74,12 @@ def test_restored_bans_count_as_offences() -> None:
     policy.restore("198.51.100.7", 2, 100.0, ["old"], 0.0)
     assert policy.decide(_finding("198.51.100.7", 50.0)).action == "extend"
     assert policy.decide(_finding("198.51.100.7", 200.0)).duration_s == 600 * 16
+
+
+def test_set_allowed_replaces_the_store_networks_and_keeps_the_settings_ones() -> None:
+    policy = Policy(ShieldSettings(never_block=["198.51.100.0/24"]), ["203.0.113.0/28"])
+    assert policy.never_blocked("203.0.113.5") is not None
+    policy.set_allowed(["2001:db8::/48"])
+    assert policy.never_blocked("203.0.113.5") is None  # no longer in the store's list
+    assert str(policy.never_blocked("2001:db8:0:1::/64")) == "2001:db8::/48"
+    assert str(policy.never_blocked("198.51.100.7")) == "198.51.100.0/24"

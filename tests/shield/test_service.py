@@ -1,18 +1,29 @@
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from msgspec import structs
+from sqlalchemy import Engine, update
 
 from phonewarden.capture.replay import CaptureError, CaptureReplay
 from phonewarden.core.records import Segment
+from phonewarden.shield.bans import BanStore
 from phonewarden.shield.enforce import DryRunEnforcer
+from phonewarden.shield.models import ShieldBan
 from phonewarden.shield.policy import Decision
 from phonewarden.shield.service import REPLAY_BATCH, ShieldService
 from phonewarden.shield.settings import ShieldSettings
+from phonewarden.store.engine import make_engine, session_factory
+from phonewarden.store.migrate import upgrade
 from phonewarden.wire.sip import parse_sip
 from phonewarden.wire.traffic import NetworkRecord, TrafficDecoder
 from tests.conftest import DATA
@@ -76,7 +87,7 @@ def test_a_slow_brute_forcer_with_a_phone_user_agent_is_banned() -> None:
     assert [(b.source, b.duration_s) for b in bans] == [("203.0.113.66", 600)]
 
 
-def test_apply_persists_nothing_in_dry_run_and_enforces_otherwise() -> None:
+def test_apply_enforces_nothing_in_dry_run_and_enforces_otherwise() -> None:
     enforcer = DryRunEnforcer()
     service = ShieldService(ShieldSettings(), enforcers=[enforcer])
     bans = [o for o in _run(service, capture("sip-scan-sipvicious.pcapng")) if isinstance(o, Decision)]
@@ -190,3 +201,114 @@ def test_replay_processes_the_frames_read_before_a_read_error_then_raises_it() -
         for _ in service.replay(failing(), TrafficDecoder()):
             pass
     assert service.records == len(frames)  # every frame of the capture is a SIP message
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[BanStore]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'shield.db'}")
+    upgrade(engine)
+    yield BanStore(engine)
+    engine.dispose()
+
+
+def _end(engine: Engine, address: str, ago_s: float) -> None:
+    with session_factory(engine).begin() as session:
+        ended = datetime.now(UTC) - timedelta(seconds=ago_s)
+        session.execute(update(ShieldBan).where(ShieldBan.address == address).values(expires_at=ended))
+
+
+def _live(records: Any) -> list[Any]:
+    """The capture as the live shield gets it: event time (HEP agents' clocks) close to the wall clock."""
+    records = list(records)
+    shift = time.time() - records[0].time
+    return [replace(r, segment=structs.replace(r.segment, time=r.segment.time + shift)) for r in records]
+
+
+def _attack(service: ShieldService) -> list[Decision]:
+    records = _live(capture("sip-scan-sipvicious.pcapng"))
+    decisions = [o for o in _run(service, records) if isinstance(o, Decision)]
+    for decision in decisions:
+        service.apply(decision)
+    return decisions
+
+
+def test_a_dry_run_ban_is_stored_marked_and_logged_but_enforced_nowhere(
+    store: BanStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    enforcer = DryRunEnforcer()
+    service = ShieldService(ShieldSettings(dry_run=True), store=store, enforcers=[enforcer])
+    with caplog.at_level(logging.WARNING, logger="phonewarden.shield.service"):
+        _attack(service)
+    assert store.active_bans() == []  # the feed and the enforcers' view
+    (row,) = store.active_bans(include_dry_run=True)
+    assert row.address == "127.0.0.1" and row.dry_run and 3590 < row.seconds_left(datetime.now(UTC)) <= 3600
+    assert [a.action for a in enforcer.actions] == []
+    assert "would ban 127.0.0.1 for 3600 s: scanner:" in caplog.text
+
+
+def test_reasons_found_after_the_ban_reach_the_stored_ban_and_leave_its_expiry(store: BanStore) -> None:
+    service = ShieldService(ShieldSettings(), store=store)
+    decisions = _attack(service)
+    actions = [d.action for d in decisions]
+    assert actions[0] == "ban" and "extend" in actions
+    (row,) = store.active_bans()
+    detectors = [reason.split(":")[0] for reason in row.reasons]
+    assert detectors[0] == "scanner" and {"enumeration", "brute-force"} <= set(detectors)
+    assert row.reasons == service.banned["127.0.0.1"]
+    assert 3590 < row.seconds_left(datetime.now(UTC)) <= 3600  # the first ban's expiry
+
+
+def test_a_repeat_offender_after_a_restart_gets_the_escalated_ban(store: BanStore) -> None:
+    settings = ShieldSettings()
+    enforcer = DryRunEnforcer()
+    first = ShieldService(settings, store=store, enforcers=[enforcer])
+    assert [(d.duration_s, d.offences) for d in _attack(first) if d.action == "ban"] == [(3600, 1)]
+    _end(store.engine, "127.0.0.1", 60)  # the ban ran out a minute ago
+    assert first.sweep() == ["127.0.0.1"] and enforcer.active() == {}
+    assert first.sweep() == []  # lifted once
+
+    restarted = ShieldService(settings, store=store, enforcers=[DryRunEnforcer()])
+    assert restarted.restore() == []  # nothing running to re-apply, but the offence is remembered
+    bans = [d for d in _attack(restarted) if d.action == "ban"]
+    assert [(d.duration_s, d.offences) for d in bans] == [(3600 * 4, 2)]
+    (row,) = store.active_bans()
+    assert row.offences == 2 and row.seconds_left(datetime.now(UTC)) > 3600 * 4 - 10
+
+
+def test_without_history_a_restart_starts_escalation_over() -> None:
+    # Guards the test above: without a store the second run is a first offence again.
+    assert [d.duration_s for d in _attack(ShieldService(ShieldSettings())) if d.action == "ban"] == [3600]
+
+
+def test_reapply_puts_running_bans_back_and_skips_ended_ones(store: BanStore) -> None:
+    store.save_ban("203.0.113.5", 600, ["flood"], 1)
+    store.save_ban("203.0.113.6", 600, ["scanner"], 1)
+    _end(store.engine, "203.0.113.6", 1)  # ran out between load() and reapply()
+    rows = [
+        replace(row, expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        if row.address == "203.0.113.6"
+        else row
+        for row in store.active_bans(include_dry_run=True) + store.ended_bans()
+    ]
+    assert sorted(row.address for row in rows) == ["203.0.113.5", "203.0.113.6"]
+    enforcer = DryRunEnforcer()
+    service = ShieldService(ShieldSettings(), store=store, enforcers=[enforcer])
+    service.reapply(rows)
+    assert [(a.action, a.address) for a in enforcer.actions] == [
+        ("unban", "203.0.113.6"),  # the sweep first lifts what ended
+        ("ban", "203.0.113.5"),
+    ]
+    assert list(enforcer.active()) == ["203.0.113.5"]
+
+
+def test_allow_lifts_the_bans_inside_the_network_everywhere(store: BanStore) -> None:
+    enforcer = DryRunEnforcer()
+    service = ShieldService(ShieldSettings(), store=store, enforcers=[enforcer])
+    _attack(service)
+    assert service.allow("127.0.0.0/8", "lab") == ["127.0.0.1"]
+    assert store.active_bans() == [] and enforcer.active() == {} and store.allowed() == ["127.0.0.0/8"]
+    assert [d for d in _attack(service) if d.action == "ban"] == []
+    restarted = ShieldService(ShieldSettings(), store=store)
+    restarted.load()  # the allowed network comes from the store
+    assert [d for d in _attack(restarted) if d.action == "ban"] == []
+    assert "never-block network 127.0.0.0/8" in restarted.suppressed["127.0.0.1"]

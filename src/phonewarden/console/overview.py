@@ -43,7 +43,11 @@ def _fetch(engine: Engine, query: Any, limit: int) -> list[list[Any]]:
 def _bans_count(engine: Engine, now: datetime) -> int:
     from phonewarden.shield.models import ShieldBan
 
-    return _scalar(engine, select(func.count(ShieldBan.id)).where(ShieldBan.expires_at > now))
+    enforced = (
+        ShieldBan.expires_at > now,
+        ShieldBan.dry_run.is_(False),
+    )  # a dry run's would-be bans block nothing
+    return _scalar(engine, select(func.count(ShieldBan.id)).where(*enforced))
 
 
 def _bans_rows(engine: Engine, now: datetime, limit: int) -> Rows:
@@ -56,7 +60,8 @@ def _bans_rows(engine: Engine, now: datetime, limit: int) -> Rows:
         ShieldBan.banned_at,
         ShieldBan.expires_at,
     ]
-    query = select(*columns).where(ShieldBan.expires_at > now).order_by(ShieldBan.banned_at.desc())
+    enforced = (ShieldBan.expires_at > now, ShieldBan.dry_run.is_(False))
+    query = select(*columns).where(*enforced).order_by(ShieldBan.banned_at.desc())
     return ["address", "reasons", "offences", "banned at", "expires at"], _fetch(engine, query, limit)
 
 
@@ -166,7 +171,7 @@ def hourly_series(engine: Engine, now: datetime, hours: int = 24) -> dict[str, A
     if import_guard_module("shield", "models") is not None:
         from phonewarden.shield.models import ShieldBan
 
-        bans = per_hour(engine, ShieldBan.banned_at, start, None)
+        bans = per_hour(engine, ShieldBan.banned_at, start, ShieldBan.dry_run.is_(False))
     return {
         "hours": [int(label.timestamp()) for label in labels],
         "findings": [findings.get(key, 0) for key in keys],

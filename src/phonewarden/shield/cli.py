@@ -1,7 +1,9 @@
-"""`phonewarden shield ...`: replay a capture through the shield; list, lift and prevent bans.
+"""`phonewarden shield ...`: replay a capture through the shield; list, lift and prevent bans; remove the
+enforcers' state.
 
 replay never enforces and never writes the store: it shows what the shield would conclude and decide, in
-event time, so the same capture gives the same answer every time.
+event time, so the same capture gives the same answer every time. A reason a banned source earns later
+("extend") is not a line of its own there: the summary lists every banned source with all its reasons.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from rich.table import Table
 from phonewarden.capture.replay import CaptureError, CaptureReplay
 from phonewarden.core.records import iso_time
 from phonewarden.output import JsonLinesSink
-from phonewarden.settings import Settings
+from phonewarden.settings import Settings, SettingsError, load_settings
 from phonewarden.shield.bans import BanStore
-from phonewarden.shield.enforce import build_enforcers, canonical
+from phonewarden.shield.enforce import EnforcementError, build_enforcers, canonical
 from phonewarden.shield.findings import Finding
+from phonewarden.shield.policy import Decision
 from phonewarden.shield.service import ShieldService
 from phonewarden.store.engine import make_engine
 from phonewarden.store.errors import StoreError
@@ -33,8 +36,6 @@ app = typer.Typer(no_args_is_help=True)
 def _settings(ctx: typer.Context) -> Settings:
     settings = ctx.find_root().obj
     if not isinstance(settings, Settings):  # called without the root app (tests): defaults + env
-        from phonewarden.settings import load_settings
-
         settings = load_settings()
     return settings
 
@@ -49,15 +50,27 @@ def replay(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="pcap/pcapng of plain SIP or HEP v3", dir_okay=False)],
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines: finding, ban, summary")] = False,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="TOML settings file (as `phonewarden --config`)", dir_okay=False),
+    ] = None,
 ) -> None:
     """Replay a capture through detectors and policy (event time, enforcement off)."""
-    settings = _settings(ctx)
+    if config is not None:
+        try:
+            settings = load_settings(config)
+        except SettingsError as exc:
+            raise _fail(str(exc)) from None
+    else:
+        settings = _settings(ctx)
     service = ShieldService(settings.shield)
     decoder = TrafficDecoder()
     sink = JsonLinesSink(sys.stdout.buffer) if as_json else None
     outputs: list[Any] = []
     try:
         for output in service.replay(CaptureReplay(file, progress=not as_json), decoder):
+            if isinstance(output, Decision) and output.action == "extend":
+                continue
             if sink is not None:
                 sink.emit(output)
             else:
@@ -118,11 +131,11 @@ def bans(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one ban a line")] = False,
 ) -> None:
-    """List active bans with their reasons."""
+    """List active bans with their reasons; would-be bans of a dry run are marked."""
     service = _service(ctx, enforce=False)
     assert service.store is not None
     try:
-        rows = service.store.active_bans()
+        rows = service.store.active_bans(include_dry_run=True)
     except StoreError as exc:
         raise _fail(str(exc)) from None
     now = datetime.now(UTC)
@@ -132,13 +145,14 @@ def bans(
             sink.stream.write(sink.encoder.encode({"type": "shield_ban", **row.to_json(now)}) + b"\n")
         sink.close()
         return
-    table = Table(title=f"{len(rows)} active bans")
+    would = sum(row.dry_run for row in rows)
+    title = f"{len(rows) - would} active bans" + (f", {would} would-be bans (dry run)" if would else "")
+    table = Table(title=title)
     for column in ("address", "left", "offences", "reasons"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(
-            row.address, f"{row.seconds_left(now):.0f} s", str(row.offences), "; ".join(row.reasons)
-        )
+        address = f"{row.address} (dry run: not enforced)" if row.dry_run else row.address
+        table.add_row(address, f"{row.seconds_left(now):.0f} s", str(row.offences), "; ".join(row.reasons))
     Console(highlight=False).print(table)
 
 
@@ -172,3 +186,30 @@ def allow(
     except StoreError as exc:
         raise _fail(str(exc)) from None
     typer.echo(f"allowed {cidr}" + (f"; lifted bans: {', '.join(lifted)}" if lifted else ""))
+
+
+@app.command()
+def uninstall(ctx: typer.Context) -> None:
+    """Remove the enforcers' state: the nftables table with every ban in it, the Kamailio ban tables' items.
+
+    Stopping `serve` leaves bans in place (their timeouts end them); this is the way to drop them all. The
+    store keeps its bans: the next `serve` applies the running ones again."""
+    settings = _settings(ctx)
+    try:  # the real back-ends even in dry-run: a table left by an earlier enforcing run must go too
+        enforcers = build_enforcers(settings.shield.model_copy(update={"dry_run": False}))
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    if not enforcers:
+        typer.echo("no enforcers configured (shield.enforcers is empty): nothing to remove")
+        return
+    failed = False
+    for enforcer in enforcers:
+        try:
+            enforcer.remove()
+        except EnforcementError as exc:  # report every back-end, then fail
+            typer.secho(f"phonewarden shield: {enforcer.name}: {exc}", fg=typer.colors.RED, err=True)
+            failed = True
+        else:
+            typer.echo(f"removed the {enforcer.name} bans")
+    if failed:
+        raise typer.Exit(2)

@@ -44,7 +44,10 @@ class Enforcer(Protocol):
         """Active bans: canonical address or CIDR -> seconds left."""
 
     def stop(self) -> None:
-        """Remove what start() set up."""
+        """End this process's use of the back-end; bans stay and end by their own timeouts."""
+
+    def remove(self) -> None:
+        """Remove what start() set up and every ban in it (`phonewarden shield uninstall`)."""
 
 
 def parse_target(address: str) -> BanTarget:
@@ -91,7 +94,7 @@ def clean_reason(reason: str) -> str:
 @dataclass(frozen=True, slots=True)
 class EnforcementAction:
     at: float
-    action: Literal["start", "ban", "unban", "stop"]
+    action: Literal["start", "ban", "unban", "stop", "remove"]
     address: str = ""
     duration_s: int = 0
     reason: str = ""
@@ -127,8 +130,11 @@ class DryRunEnforcer:
         return {key: until - now for key, until in self._until.items()}
 
     def stop(self) -> None:
-        self._until.clear()
         self.actions.append(EnforcementAction(self.clock(), "stop"))
+
+    def remove(self) -> None:
+        self._until.clear()
+        self.actions.append(EnforcementAction(self.clock(), "remove"))
 
 
 ENFORCER_NAMES = ("nftables", "kamailio", "dry-run")

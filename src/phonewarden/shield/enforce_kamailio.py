@@ -116,6 +116,11 @@ class KamailioEnforcer:
     def stop(self) -> None:
         """Leave the tables as they are: item expiry ends the bans, and a restart re-applies them."""
 
+    def remove(self) -> None:
+        """Empty both ban tables (they belong to the shield; the config snippet that declares them stays)."""
+        for table in (self.htable, self.net_table):
+            self.call("htable.flush", table)
+
 
 class KamailioRpcError(EnforcementError):
     def __init__(self, method: str, url: str, code: int, message: str) -> None:

@@ -179,6 +179,10 @@ class NftEnforcer:
         return total
 
     def stop(self) -> None:
-        """Remove the whole table (add-then-delete so a missing table is no error)."""
+        """Leave table and bans: each element's timeout ends its ban, so stopping (or restarting) the
+        shield opens the door to no one; the next start() keeps them."""
+
+    def remove(self) -> None:
+        """Remove the whole table with every ban (add-then-delete so a missing table is no error)."""
         table = {"table": {"family": "inet", "name": self.table}}
-        self._apply("stop", [{"add": table}, {"delete": table}])
+        self._apply("remove", [{"add": table}, {"delete": table}])

@@ -1,8 +1,9 @@
 """The shield inside `phonewarden serve`: every HEP/live record goes through the detectors and the policy;
 bans are persisted and enforced by one worker thread, so the HEP listener never waits for nft or an RPC.
 
-At start the worker starts the enforcers and re-applies the stored bans; every `SWEEP_S` it removes expired
-bans from the store and the back-ends.
+At start the worker starts the enforcers and re-applies the stored bans; every `SWEEP_S` it lifts expired
+bans in the back-ends and re-reads the allowed networks (`phonewarden shield allow` from another process),
+lifting bans inside them. Stopping leaves the back-ends' bans in place: their own timeouts end them.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 import weakref
 from collections import deque
 from datetime import UTC, datetime
@@ -34,6 +36,7 @@ SWEEP_S = 30.0
 REPEAT_OFFENDER = 3  # offences from which a ban alert is medium, not low
 BATCH = 256  # queued items handled together; findings among them are written in one transaction
 _STOP = object()
+_RELOAD_ALLOWED = object()
 _RUNNING: weakref.WeakSet[LiveShield] = weakref.WeakSet()
 
 
@@ -72,6 +75,18 @@ def impose(engine: Engine, address: str, duration_s: int, reason: str) -> int:
     return told
 
 
+def reload_allowed(engine: Engine) -> int:
+    """Tell the running shields on `engine` that the allowed networks changed in the store (written in this
+    process, e.g. by the console): they re-read them and lift bans inside at once, not at the next sweep.
+    Another process (`phonewarden shield allow`) is picked up by the sweep."""
+    told = 0
+    for shield in list(_RUNNING):
+        if shield.engine is engine:
+            shield.queue.put(_RELOAD_ALLOWED)
+            told += 1
+    return told
+
+
 class LiveShield:
     def __init__(
         self,
@@ -89,6 +104,7 @@ class LiveShield:
         self.applied: list[Decision] = []
         self.started = threading.Event()
         self._forget: deque[str] = deque(maxlen=10_000)  # lifted bans the policy must forget
+        self._allowed: deque[list[str]] = deque(maxlen=1)  # the store's allowed networks, newest read
         # The policy is only touched from the thread that calls on_record: load it here, before any record.
         self.restored = self._guard(service.load) or []
         self.thread = threading.Thread(target=self._work, name="shield-enforce", daemon=True)
@@ -103,6 +119,8 @@ class LiveShield:
     def on_record(self, record: Any) -> None:
         if not self.enabled:
             return
+        if self._allowed:
+            self.service.policy.set_allowed(self._allowed.popleft())
         while self._forget:
             key = self._forget.popleft()
             self.service.policy.forget(key, self.service.clock.now)
@@ -126,11 +144,17 @@ class LiveShield:
     def _work(self) -> None:
         self._start_enforcers()
         self.started.set()
+        next_sweep = time.monotonic() + SWEEP_S
         while True:
-            try:
-                batch = [self.queue.get(timeout=SWEEP_S)]
+            try:  # a steady stream of findings must not hold off the sweep
+                batch = [self.queue.get(timeout=max(0.0, next_sweep - time.monotonic()))]
             except queue.Empty:
+                batch = []
+            if time.monotonic() >= next_sweep:
                 self._guard(self.service.sweep)
+                self._guard(self._reload_allowed)
+                next_sweep = time.monotonic() + SWEEP_S
+            if not batch:
                 continue
             while len(batch) < BATCH and not self.queue.empty():  # one transaction for a burst of findings
                 batch.append(self.queue.get_nowait())
@@ -138,7 +162,8 @@ class LiveShield:
             for item in batch:
                 if isinstance(item, Decision):  # bans first: enforcing is what must not wait
                     self._guard(self.service.apply, item)
-                    self.applied.append(item)
+                    if item.action == "ban":
+                        self.applied.append(item)
                     if self.alerts is not None and item.action == "ban" and not item.dry_run:
                         self._guard(self.alerts.submit, _ban_alert(item))
                 elif isinstance(item, _Impose):
@@ -147,14 +172,28 @@ class LiveShield:
                 elif isinstance(item, _Lift):
                     for enforcer in self.service.enforcers:
                         self._guard(enforcer.unban, str(item))
+                elif item is _RELOAD_ALLOWED:
+                    self._guard(self._reload_allowed)
             if findings:
                 self._guard(self._save_findings, findings)
             if any(item is _STOP for item in batch):
                 break
         for enforcer in self.service.enforcers:
-            self._guard(enforcer.stop)
+            self._guard(enforcer.stop)  # keeps the bans: `phonewarden shield uninstall` removes them
         if self.alerts is not None:
             routing.release(self.alerts)
+
+    def _reload_allowed(self) -> None:
+        """Worker thread: read the allowed networks for the policy (applied by the record thread) and lift
+        the bans inside them in the store and the enforcers."""
+        store = self.service.store
+        if store is None:
+            return
+        networks = store.allowed()
+        self._allowed.append(networks)
+        for address in self.service.lift_inside(networks):
+            log.warning("shield: lifted the ban of %s: it lies in an allowed network", address)
+            self._forget.append(address)
 
     def _start_enforcers(self) -> None:
         for enforcer in self.service.enforcers:

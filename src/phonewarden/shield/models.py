@@ -1,10 +1,11 @@
-"""Shield tables: active bans (re-applied at start, removed when expired) and allow-listed networks."""
+"""Shield tables: bans (re-applied at start; kept after they end until their offences are forgotten) and
+allow-listed networks."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String, Text
+from sqlalchemy import Boolean, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from phonewarden.store.columns import JSONDocument, UTCDateTime, utc_now
@@ -12,7 +13,10 @@ from phonewarden.store.models import Base, BigId
 
 
 class ShieldBan(Base):
-    """One active ban: an address or an IPv6 /64, until when, why, and how often it offended."""
+    """One ban: an address or an IPv6 /64, until when, why, and how often it offended.
+
+    An ended ban stays until `forget_at` (its end + decay_s x offences), so a repeat offender is still
+    escalated after a restart; `dry_run` marks a would-be ban, which no enforcer and no feed ever gets."""
 
     __tablename__ = "shield_bans"
 
@@ -22,6 +26,9 @@ class ShieldBan(Base):
     offences: Mapped[int] = mapped_column(Integer, default=1)
     banned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set by the sweep once the ban ended and was lifted everywhere; NULL while it runs (or awaits the sweep).
+    forget_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
 class ShieldAllow(Base):

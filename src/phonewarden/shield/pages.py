@@ -1,6 +1,7 @@
 """The shield's console pages, mounted at /shield (viewer role; see docs/console.md for the contract).
 
-/shield/bans           active bans: reasons, offences (escalation count), until, evidence samples; unban
+/shield/bans           active bans: reasons, offences (escalation count), until, evidence samples; unban;
+                       would-be bans of a dry run are listed too, marked
 /shield/activity       shield findings per hour (the overview's uPlot chart) and the top sources
 POST /shield/bans/ban     an operator bans an address or network by hand (minutes, reason); never one the
                           shield may not block (never_block settings, `shield allow` networks)
@@ -54,7 +55,7 @@ class BanView:
 
 def _bans(engine: Engine) -> list[BanRow]:
     try:
-        return BanStore(engine).active_bans()[:MAX_BANS]
+        return BanStore(engine).active_bans(include_dry_run=True)[:MAX_BANS]
     except StoreError as exc:
         raise HTTPException(503, str(exc)) from None
 
@@ -104,7 +105,9 @@ def top_sources(engine: Engine, since: datetime, limit: int = TOP_SOURCES) -> li
         banned = set(
             session.scalars(
                 select(ShieldBan.address).where(
-                    ShieldBan.address.in_(subjects), ShieldBan.expires_at > now_utc()
+                    ShieldBan.address.in_(subjects),
+                    ShieldBan.expires_at > now_utc(),
+                    ShieldBan.dry_run.is_(False),  # a would-be ban of a dry run blocks nothing
                 )
             )
         )
@@ -126,7 +129,7 @@ def hourly(engine: Engine, now: datetime, hours: int = HOURS) -> dict[str, list[
     labels = [start + timedelta(hours=i) for i in range(hours)]
     keys = [label.strftime("%Y-%m-%d %H:00") for label in labels]
     findings = per_hour(engine, Finding.time, start, Finding.guard == Guard.SHIELD)
-    bans = per_hour(engine, ShieldBan.banned_at, start, None)
+    bans = per_hour(engine, ShieldBan.banned_at, start, ShieldBan.dry_run.is_(False))
     return {
         "hours": [int(label.timestamp()) for label in labels],
         "findings": [findings.get(key, 0) for key in keys],

@@ -7,7 +7,7 @@ per finding. Rules, in order:
    behind one NAT address succeed, so their burst is not an attack (FreePBX trusts 90 s after AMI
    SuccessfulAuth; here from the wire, for the registration's lifetime);
 3. a finding below `medium` is reported, not acted on;
-4. a source already banned keeps its ban (the reason is added);
+4. a source already banned keeps its ban (the reason is added: an "extend" decision);
 5. otherwise ban for ban_s x factor^(repeat offences), capped at max_ban_s; one offence is forgotten per
    `decay_s` without a ban.
 Dry-run: the same decisions, marked as not applied.
@@ -67,6 +67,18 @@ def parse_network(text: str) -> Network:
     return ipaddress.ip_network(text.strip(), strict=False)
 
 
+def covering(networks: list[Network], source: str) -> Network | None:
+    """The first of `networks` that overlaps `source` (an address or a network such as an IPv6 /64)."""
+    try:
+        target: Any = parse_network(source)
+    except ValueError:
+        return None
+    for net in networks:
+        if net.version == target.version and (target.subnet_of(net) or net.subnet_of(target)):
+            return net
+    return None
+
+
 class Policy:
     def __init__(self, settings: ShieldSettings, allowed: list[str] | None = None) -> None:
         self.settings = settings
@@ -86,15 +98,14 @@ class Policy:
         if parsed not in self.never_block:
             self.never_block.append(parsed)
 
+    def set_allowed(self, networks: list[str]) -> None:
+        """Replace the `shield allow` networks by the store's current list (settings' never_block stay)."""
+        self.never_block = [parse_network(net) for net in self.settings.never_block]
+        for net in networks:
+            self.allow(net)
+
     def never_blocked(self, source: str) -> Network | None:
-        try:
-            target: Any = parse_network(source)
-        except ValueError:
-            return None
-        for net in self.never_block:
-            if net.version == target.version and (target.subnet_of(net) or net.subnet_of(target)):
-                return net
-        return None
+        return covering(self.never_block, source)
 
     def note_success(self, source: str, now: float, why: str, lifetime_s: int | None = None) -> bool:
         """Trust `source` after a success; not if it is a suspect (a cracked password is no credential)."""
@@ -160,5 +171,6 @@ class Policy:
             offender.until = min(offender.until, now)
 
     def restore(self, source: str, offences: int, until: float, reasons: list[str], now: float) -> None:
-        """Re-load a ban kept in the store (at start-up)."""
+        """Re-load a ban kept in the store (at start-up): a running one (`until` > now) or an ended one,
+        whose offences still count for escalation."""
         self.offenders.set(source, _Offender(offences, until, list(reasons)), now)

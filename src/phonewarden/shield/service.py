@@ -1,12 +1,12 @@
 """The shield composed: detectors -> policy -> (store, enforcers). Replay, live, CLI and API all use it.
 
 `process(record)` is pure apart from its own bounded state and event time: it returns findings and
-decisions. Side effects happen only in `apply(decision)`, `unban` and `allow`, which replay never calls.
+decisions ("ban", and "extend" when a banned source earns a new reason). Side effects happen only in
+`apply(decision)`, `unban` and `allow`, which replay never calls.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import time
 from collections import Counter
@@ -26,7 +26,7 @@ from phonewarden.shield.detect_scanner import ScannerDetector
 from phonewarden.shield.detect_tollfraud import TollFraudDetector
 from phonewarden.shield.enforce import Enforcer, canonical
 from phonewarden.shield.findings import Finding, Reporter, source_key
-from phonewarden.shield.policy import Decision, Policy
+from phonewarden.shield.policy import Decision, Policy, covering, parse_network
 from phonewarden.shield.settings import ShieldSettings
 from phonewarden.shield.transactions import Outcome, TransactionMatcher
 from phonewarden.wire.traffic import TrafficDecoder
@@ -198,8 +198,9 @@ class ShieldService:
         if decision.action == "ban":
             self.banned[decision.source] = decision.reasons
             return [decision]
-        if decision.action == "extend":
+        if decision.action == "extend" and decision.reasons != self.banned.get(decision.source):
             self.banned[decision.source] = decision.reasons
+            return [decision]  # the stored ban gets the new reason (apply)
         return []
 
     def summary(self) -> Summary:
@@ -220,10 +221,22 @@ class ShieldService:
     # --- side effects -------------------------------------------------------------------------
 
     def apply(self, decision: Decision) -> None:
-        """Persist and enforce a ban decision (nothing in dry-run)."""
-        if decision.action != "ban" or decision.dry_run:
+        """Persist and enforce a ban decision; a dry-run one is stored marked and logged, never enforced.
+        An "extend" adds its reasons to the stored ban and leaves the expiry alone."""
+        if decision.action == "extend":
+            if self.store is not None:
+                self.store.add_reasons(decision.source, decision.reasons)
+            return
+        if decision.action != "ban":
             return
         reason = "; ".join(decision.reasons)
+        if decision.dry_run:
+            log.warning("shield: would ban %s for %d s: %s", decision.source, decision.duration_s, reason)
+            if self.store is not None:
+                self.store.save_ban(
+                    decision.source, decision.duration_s, decision.reasons, decision.offences, dry_run=True
+                )
+            return
         if self.store is not None:
             self.store.save_ban(decision.source, decision.duration_s, decision.reasons, decision.offences)
         for enforcer in self.enforcers:
@@ -233,20 +246,26 @@ class ShieldService:
                 log.exception("shield: %s could not ban %s", enforcer.name, decision.source)
 
     def load(self) -> list[BanRow]:
-        """Allowed networks and active bans from the store into the policy; call before records flow."""
+        """Allowed networks, running bans and the offences of ended ones from the store into the policy;
+        call before records flow. Returns the running bans the enforcers must get (never dry-run ones);
+        would-be bans count in the policy only while the shield is itself in dry-run."""
         if self.store is None:
             return []
-        for network in self.store.allowed():
-            self.policy.allow(network)
-        rows = self.store.active_bans()
+        self.policy.set_allowed(self.store.allowed())
+        dry_run = self.settings.dry_run
         # Live event time follows the HEP agents' clocks; before the first record only the wall clock can
-        # say when a stored ban ends.
+        # say when a stored ban ends (or ended).
         now_event = self.clock.now or time.time()
         wall = datetime.now(UTC)
+        for row in self.store.ended_bans():
+            if dry_run or not row.dry_run:
+                ended_ago = (wall - row.expires_at).total_seconds()
+                self.policy.restore(row.address, row.offences, now_event - ended_ago, row.reasons, now_event)
+        rows = self.store.active_bans(include_dry_run=dry_run)
         for row in rows:
             left = row.seconds_left(wall)
             self.policy.restore(row.address, row.offences, now_event + left, row.reasons, now_event)
-        return rows
+        return [row for row in rows if not row.dry_run]
 
     def reapply(self, rows: list[BanRow]) -> None:
         """Remove expired bans everywhere and put the loaded ones back into every enforcer."""
@@ -269,10 +288,10 @@ class ShieldService:
         return rows
 
     def sweep(self) -> list[str]:
-        """Remove expired bans from the store and every back-end."""
+        """Lift bans that ended in every back-end; the store keeps them until their offences decay."""
         if self.store is None:
             return []
-        expired = self.store.remove_expired()
+        expired = self.store.end_expired(self.settings.decay_s)
         for address in expired:
             self._unban_everywhere(address)
         return expired
@@ -287,15 +306,28 @@ class ShieldService:
 
     def allow(self, network: str, note: str = "") -> list[str]:
         """Never ban `network` again; lift the bans inside it. Returns the addresses unbanned."""
-        text = str(ipaddress.ip_network(network.strip(), strict=False))
+        text = str(parse_network(network))
         self.policy.allow(text)
         if self.store is not None:
             self.store.allow(text, note)
+        lifted = self.lift_inside([text])
+        for address in lifted:
+            self.policy.forget(address, self.clock.now)
+            self.banned.pop(address, None)
+        return lifted
+
+    def lift_inside(self, networks: list[str]) -> list[str]:
+        """End the stored bans inside `networks` and lift them in every enforcer; the policy is left to
+        the caller (the live shield touches it only from the thread that feeds records)."""
+        if self.store is None or not networks:
+            return []
+        parsed = [parse_network(network) for network in networks]
         lifted = []
-        rows = self.store.active_bans() if self.store is not None else []
-        for row in rows:
-            if self.policy.never_blocked(row.address) is not None:
-                self.unban(row.address)
+        for row in self.store.active_bans(include_dry_run=True):
+            if covering(parsed, row.address) is not None:
+                self.store.remove_ban(row.address)
+                if not row.dry_run:
+                    self._unban_everywhere(row.address)
                 lifted.append(row.address)
         return lifted
 
