@@ -73,3 +73,9 @@ def test_fuzz_only_inventory_errors(document: Any) -> None:
         parse_inventory(document, "fuzz")
     except InventoryError as error:
         assert str(error).startswith("fuzz")
+
+
+def test_msisdn_is_kept_in_international_form_whatever_its_prefix() -> None:
+    for text in ("+49 151 12345678", "0049-151-12345678", "4915112345678"):
+        [device] = parse_inventory([{"name": "p", "ip": "198.51.100.7", "msisdn": text}], "t")
+        assert device.identifiers["msisdn"] == ["4915112345678"]

@@ -6,7 +6,7 @@ import hashlib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from phonewarden.privacy.variants import base64_fragments, tbcd, variants
+from phonewarden.privacy.variants import base64_fragments, plain_spellings, tbcd, variants
 
 
 @settings(max_examples=200, deadline=None)
@@ -33,3 +33,10 @@ def test_encodings_cover_the_issue_list() -> None:
 
 def test_no_pattern_shorter_than_six_bytes() -> None:
     assert min(len(v.pattern) for v in variants("cell_id", "2197693")) >= 6
+
+
+def test_msisdn_spellings_include_the_00_international_form() -> None:
+    forms = ["4915112345678", "+4915112345678", "004915112345678"]
+    assert plain_spellings("msisdn", "4915112345678") == forms
+    patterns = {v.pattern: v.encoding for v in variants("msisdn", "4915112345678")}
+    assert patterns[b"004915112345678"] == "plain" and patterns[b"%2B4915112345678"] == "url"

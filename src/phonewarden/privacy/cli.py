@@ -149,7 +149,8 @@ def print_human(analysis: Analysis, console: Console) -> None:
             console.print(f"  [{colour}]{verdict.status}[/] {escape(verdict.policy)}")
     for alert in analysis.alerts:
         dest = alert.destination
-        console.print(f"[yellow]new[/] {escape(alert.device)} -> {escape(dest.host or dest.address)}")
+        place = alert.host or dest.host or dest.address  # a new name on a shared address names itself
+        console.print(f"[yellow]new[/] {escape(alert.device)} -> {escape(place)}")
     sources = analysis.summary.sources
     console.print(
         f"[dim]countries: {sources['country']} of {sources['country_date']}; "

@@ -104,8 +104,8 @@ class PrivacyEngine:
         """Destinations still unnamed take the server name ssl.log saw their device ask that address for."""
         for dest in self.table.destinations.values():
             entry = self._tls_names.get((dest.device, dest.address))
-            if entry is not None and dest.host is None:
-                dest.host, dest.host_source = entry.server_name, "sni"
+            if entry is not None and entry.server_name and dest.host is None:
+                dest.add_name(entry.server_name, "sni")
                 if dest.host in DOH_HOSTS:
                     dest.opaque = "doh"
 
@@ -282,23 +282,27 @@ class PrivacyEngine:
     def _record(self, flow: Flow, kind: str, body: Any, segment: Segment) -> None:
         dest = flow.dest
         if kind == "http" and isinstance(body, HttpRequest):
+            self.scanner.new_message(flow, segment.time)
             dest.protocol = "http"
             if body.host:
-                dest.host, dest.host_source = body.host.split(":")[0].lower(), "http"
+                dest.add_name(body.host.split(":")[0].lower(), "http")
             self.scanner.scan_http(flow, body, segment)
         elif kind == "dns" and isinstance(body, DnsMessage):
+            self.scanner.new_message(flow, segment.time)
             dest.protocol = "dns"
             if not flow.outbound:
                 self.table.names.learn_dns(dest.device, body, segment.time)
         elif kind == "tls" and isinstance(body, ClientHello):
             dest.protocol = "tls"
             if body.sni:
-                dest.host, dest.host_source = body.sni.lower(), "sni"
-            dest.opaque = "ech" if body.has_ech else "doh" if dest.host in DOH_HOSTS else None
-            if not body.sni:
-                dest.opaque = dest.opaque or "tls-no-sni"
+                dest.add_name(body.sni.lower(), "sni")
+            # Opacity sticks: one unnamed or ECH connection to an address shared by many names could
+            # have gone to any of them, whatever the other connections were named.
+            why = "ech" if body.has_ech else "doh" if dest.host in DOH_HOSTS else None
+            dest.opaque = dest.opaque or why or (None if body.sni else "tls-no-sni")
             flow.bulk = True
         elif kind == "sip":
+            self.scanner.new_message(flow, segment.time)
             dest.protocol = "sip"
 
     @property
@@ -326,7 +330,7 @@ def _classify_logged(dest: Destination, flow: ConnFlow, tls: TlsName | None) -> 
         return
     dest.protocol = "tls" if dest.protocol != "quic" else dest.protocol
     if tls.server_name:
-        dest.host, dest.host_source = tls.server_name, "sni"
+        dest.add_name(tls.server_name, "sni")
         if tls.server_name in DOH_HOSTS:
             dest.opaque = "doh"
     else:

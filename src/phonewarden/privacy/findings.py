@@ -1,17 +1,25 @@
 """What the privacy monitor reports: destinations, leaks, verdicts, new destinations, the summary.
 
 Each has `to_json()` following docs/records.md (`type`, `time` in event time, fields; unknown fields left
-out). Evidence never repeats a whole identifier: the match is masked to its first and last two characters.
+out). Evidence never repeats a whole identifier: the match is masked to its first and last two characters,
+and the context around it shows no other identifier either (see `redacted_excerpt`).
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from phonewarden.core.records import iso_time
 
 EVIDENCE_CONTEXT = 24
+MAX_NAMES = 64  # names kept per destination; more (a CDN address) are counted in `hosts_dropped`
+# The evidence's safety net: what could be an identifier the scanner did not recognise. Runs of 6 or more
+# hex characters holding a digit (IMEIs, IMSIs, hashes, bare MACs; "facade" stays readable) and MACs
+# written with separators.
+_NUMBER_LIKE = re.compile(rb"(?:[0-9A-Fa-f]{2}[:-]){2,}[0-9A-Fa-f]{2}|(?=[A-Fa-f]*[0-9])[0-9A-Fa-f]{6,}")
 
 
 @dataclass(slots=True)
@@ -34,10 +42,28 @@ class Destination:
     org: str | None = None
     uncertain: bool = False
     scope: str = "public"
+    hosts: list[str] = field(default_factory=list)  # every name seen for this address, in order
+    hosts_dropped: int = 0  # names beyond MAX_NAMES: not judged by name, so a domain policy is uncertain
 
     @property
     def type(self) -> str:
         return "destination"
+
+    @property
+    def names(self) -> list[str]:
+        """Every name the device used for this address (`host` among them), for policies and baselines."""
+        if self.host is None or self.host in self.hosts:
+            return self.hosts
+        return [*self.hosts, self.host]
+
+    def add_name(self, name: str, source: str) -> None:
+        """A name this address was reached by; `host` shows the latest, `hosts` keeps them all."""
+        self.host, self.host_source = name, source
+        if name not in self.hosts:
+            if len(self.hosts) < MAX_NAMES:
+                self.hosts.append(name)
+            else:
+                self.hosts_dropped += 1
 
     @property
     def time(self) -> float:
@@ -50,6 +76,8 @@ class Destination:
             "device": self.device,
             "host": self.host,
             "host_source": self.host_source,
+            "hosts": self.names if len(self.names) > 1 else None,
+            "hosts_dropped": self.hosts_dropped or None,
             "address": self.address,
             "port": self.port,
             "transport": self.transport,
@@ -137,11 +165,20 @@ class Verdict:
             "policy": self.policy,
             "status": self.status,
             "reasons": list(self.reasons),
-            "flows": [
-                {"host": d.host, "address": d.address, "port": d.port, "country": d.country}
-                for d in self.evidence
-            ],
+            "flows": [_flow(d) for d in self.evidence],
         }
+
+
+def _flow(dest: Destination) -> dict[str, Any]:
+    flow: dict[str, Any] = {
+        "host": dest.host,
+        "address": dest.address,
+        "port": dest.port,
+        "country": dest.country,
+    }
+    if len(dest.names) > 1:
+        flow["hosts"] = dest.names
+    return flow
 
 
 @dataclass(slots=True)
@@ -150,6 +187,7 @@ class NewDestination:
     device: str
     destination: Destination
     new_country: bool
+    host: str | None = None  # the new name, when the destination is known by several
 
     @property
     def type(self) -> str:
@@ -165,7 +203,7 @@ class NewDestination:
             "type": "new_destination",
             "time": iso_time(self.time_seen),
             "device": self.device,
-            "host": dest.host,
+            "host": self.host or dest.host,
             "address": dest.address,
             "port": dest.port,
             "country": dest.country,
@@ -174,13 +212,34 @@ class NewDestination:
         return {key: value for key, value in record.items() if value is not None}
 
 
-def redacted_excerpt(payload: bytes, start: int, end: int) -> str:
-    """A short printable excerpt around payload[start:end] with the match itself masked."""
-    before = payload[max(0, start - EVIDENCE_CONTEXT) : start]
+def redacted_excerpt(payload: bytes, start: int, end: int, hidden: Iterable[tuple[int, int]] = ()) -> str:
+    """A short printable excerpt around payload[start:end] with the match masked to `[ab…yz]`.
+
+    In the context, the `hidden` spans (other identifiers found there) and anything number-like
+    (`_NUMBER_LIKE`) are each shown as `…`, so the excerpt never shows another identifier in clear."""
+    low, high = max(0, start - EVIDENCE_CONTEXT), min(len(payload), end + EVIDENCE_CONTEXT)
+    numbers = _NUMBER_LIKE.finditer(payload, max(0, low - 32), high + 32)  # whole, even if cut by the window
+    spans = [*hidden, *(number.span() for number in numbers)]
     match = payload[start:end]
-    after = payload[end : end + EVIDENCE_CONTEXT]
     masked = _printable(match[:2]) + "…" + _printable(match[-2:]) if len(match) > 4 else "…"
-    return f"{_printable(before)}[{masked}]{_printable(after)}"
+    return f"{_masked(payload, low, start, spans)}[{masked}]{_masked(payload, end, high, spans)}"
+
+
+def _masked(payload: bytes, low: int, high: int, spans: list[tuple[int, int]]) -> str:
+    hide = bytearray(max(0, high - low))
+    for start, end in spans:
+        for index in range(max(start, low), min(end, high)):
+            hide[index - low] = 1
+    text, index = [], low
+    while index < high:
+        if hide[index - low]:
+            while index < high and hide[index - low]:
+                index += 1
+            text.append("…")
+        else:
+            text.append(_printable(payload[index : index + 1]))
+            index += 1
+    return "".join(text)
 
 
 def _printable(data: bytes) -> str:

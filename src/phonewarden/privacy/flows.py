@@ -2,7 +2,9 @@
 
 A `Flow` is one direction of one connection. `FlowTable` decides which inventory device a direction
 belongs to (by IP, by MAC learnt from the frames, or every private address when there is no inventory),
-and gives each (device, transport, remote address, port) one `Destination` that collects its counts.
+and gives each (device, transport, remote address, port) one `Destination` that collects its counts. An
+address shared by several names (a CDN) keeps them all on its destination: each connection adds the name
+its device last resolved for the address, and the engine adds SNI and HTTP Host names.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ _UNNAMED: FlowKey = ("", 0, "", 0)  # a counted-only direction the kernel never 
 class Flow:
     """One direction of one connection, as the privacy monitor sees it."""
 
-    __slots__ = ("bulk", "dest", "kernel", "key", "next_seq", "outbound", "scanned", "tail")
+    __slots__ = ("bulk", "dest", "kernel", "key", "mark", "next_seq", "outbound", "scanned", "since", "tail")
 
     def __init__(self, dest: Destination, outbound: bool, key: FlowKey) -> None:
         self.dest = dest
@@ -31,7 +33,9 @@ class Flow:
         self.key = key
         self.bulk = False  # only count bytes from now on
         self.tail = b""  # end of the previous segment, so a pattern split across segments is found
-        self.scanned = 0
+        self.scanned = 0  # plaintext bytes seen so far
+        self.mark = 0  # `scanned` when the current clear-text budget began (a new message, a new window)
+        self.since = 0.0  # event time the current budget began
         self.next_seq = -1  # TCP: the sequence number of the next in-order byte (-1: not known yet)
         self.kernel = False  # TCP: out of order once, so the kernel's reassembler orders it from now on
 
@@ -118,8 +122,8 @@ class FlowTable:
             dest = Destination(device, transport, remote, port, time, time)
             dest.country, dest.org, dest.uncertain, dest.scope = (
                 place.country, place.org, place.uncertain, place.scope)  # fmt: skip
-            name = self.names.lookup(device, remote, time)
-            if name:
-                dest.host, dest.host_source = name, "dns"
             self.destinations[key] = dest
+        name = self.names.lookup(device, remote, time)
+        if name and name not in dest.hosts:  # each connection: the name resolved last for this address
+            dest.add_name(name, "dns")
         return dest

@@ -74,10 +74,11 @@ def canonical(kind: str, value: str) -> str:
         if kind == "mac":
             return str(std_mac.validate(value))  # lower-case, colon separated
         if kind == "msisdn":
-            digits = value.replace(" ", "").replace("-", "").lstrip("+")
+            written = value.replace(" ", "").replace("-", "")
+            digits = written[1:] if written.startswith("+") else written.removeprefix("00")
             if not digits.isdigit() or not 6 <= len(digits) <= 15:
-                raise ValueError("an MSISDN is 6-15 digits, optionally with a leading +")
-            return digits
+                raise ValueError("an MSISDN is 6-15 digits in international form, optionally with + or 00")
+            return digits  # E.164 without +: variants add the +49… and 0049… spellings
         if kind in ("cell_id", "meid", "serial", "sip_user"):
             if len(value) < 4:
                 raise ValueError("shorter than 4 characters: it would match everywhere")

@@ -3,7 +3,9 @@
 Policies (`--policy`, repeatable): `eu` (EU/EEA only), `de` or any alpha-2 code (that country only),
 `countries:DE,AT,CH` (an allow-list), `domains:snom.com,example.org` (vendor domains and their subdomains).
 Only public destinations count: LAN and loopback traffic stays home. A flow whose country is unknown, or
-whose address belongs to a cloud/CDN/anycast operator, makes the verdict `uncertain`, never `ok`.
+whose address belongs to a cloud/CDN/anycast operator, makes the verdict `uncertain`, never `ok`. A domain
+policy judges every name a destination was reached by: one address of a CDN serves many names, and a
+single name outside the vendor's domains is a violation.
 """
 
 from __future__ import annotations
@@ -31,15 +33,21 @@ class Policy:
     def judge(self, dest: Destination) -> str:
         """ok, violation or uncertain for one destination."""
         if self.domains:
-            if dest.host is None:
-                return "uncertain"
-            return "ok" if any(dest.host == d or dest.host.endswith("." + d) for d in self.domains) else (
-                "violation")  # fmt: skip
+            if self.outside(dest):
+                return "violation"
+            return "uncertain" if not dest.names or dest.hosts_dropped else "ok"
         if dest.country is None:
             return "uncertain"
         if dest.country in self.countries:
             return "uncertain" if dest.uncertain else "ok"
         return "uncertain" if dest.uncertain else "violation"
+
+    def outside(self, dest: Destination) -> list[str]:
+        """The destination's names that are not in the policy's domains (none for a country policy)."""
+        if not self.domains:
+            return []
+        return [name for name in dest.names if not any(
+            name == d or name.endswith("." + d) for d in self.domains)]  # fmt: skip
 
 
 def parse_policy(text: str) -> Policy:
@@ -81,7 +89,7 @@ def verdicts(
             if judged[status]:
                 verdict.status = status
         for dest in judged["violation"]:
-            verdict.reasons.append(f"sent {dest.bytes_out} bytes to {_where(dest)}")
+            verdict.reasons.append(f"sent {dest.bytes_out} bytes to {_where(dest, policy.outside(dest))}")
         for dest in judged["uncertain"]:
             why = "cloud/CDN/anycast address" if dest.uncertain else "unknown country or host"
             verdict.reasons.append(f"{_where(dest)}: {why}")
@@ -90,6 +98,12 @@ def verdicts(
     return result
 
 
-def _where(dest: Destination) -> str:
-    name = f"{dest.host} ({dest.address})" if dest.host else dest.address
-    return f"{name}:{dest.port} in {dest.country or 'an unknown country'}"
+def _where(dest: Destination, names: list[str] | None = None) -> str:
+    """Where a flow went. Bytes are counted per address: with several names, the address comes first and
+    then the names that matter (those breaking a domain policy, else all of them)."""
+    place = f"{dest.port} in {dest.country or 'an unknown country'}"
+    every = dest.names
+    if len(every) > 1:
+        shown = names or every
+        return f"{dest.address}:{place}, named {', '.join(shown)} (among {len(every)} names)"
+    return f"{every[0]} ({dest.address}):{place}" if every else f"{dest.address}:{place}"

@@ -18,6 +18,9 @@ class PrivacySettings(BaseModel):
     # Residency policies judged per device: eu, de, countries:DE,AT, domains:vendor.com
     policies: list[str] = ["eu"]
     max_flows: Annotated[int, Field(ge=1024, le=4_194_304)] = 131072
+    # Live mode: how often the results so far are stored as the live run (the console shows them), and the
+    # inventory is checked for changes. A crash loses at most this much.
+    store_interval_s: Annotated[int, Field(ge=10, le=86400)] = 600
 
     @field_validator("policies")
     @classmethod

@@ -31,7 +31,7 @@ def plain_spellings(kind: str, value: str) -> list[str]:
         forms = [":".join(octets), "-".join(octets), "".join(octets)]
         return _unique([*forms, *(form.upper() for form in forms)])
     if kind == "msisdn":
-        return [value, "+" + value]
+        return [value, "+" + value, "00" + value]  # E.164 without and with +, and the 00 international prefix
     return [value]
 
 
