@@ -30,7 +30,7 @@ def test_metrics_read_hep_capture_findings_and_live_guard_evictions(settings: Se
         engine,
         lambda: {"packets": 7, "dropped": 2, "sip_messages": 5},
         lambda: 11,
-        lambda: {"shield": {"evictions_sources": 3.0, "bans": 9.0}},
+        lambda: {"shield": {"evictions_sources": 3.0, "bans": 9.0, "queue_depth": 4.0, "dropped": 1.0}},
         settings.data_dir / "outbox",
     )
     oncall = settings.data_dir / "outbox" / "oncall"
@@ -49,6 +49,8 @@ def test_metrics_read_hep_capture_findings_and_live_guard_evictions(settings: Se
     assert not any(
         name == "phonewarden_evictions_total" and ("table", "bans") in labels for name, labels in samples
     )
+    assert samples[("phonewarden_queue_depth", (("guard", "shield"),))] == 4
+    assert samples[("phonewarden_dropped_total", (("guard", "shield"),))] == 1
     assert samples[("phonewarden_alert_outbox", (("state", "pending"), ("target", "oncall")))] == 2
     assert samples[("phonewarden_alert_outbox", (("state", "dead"), ("target", "oncall")))] == 1
     engine.dispose()

@@ -21,6 +21,7 @@ from phonewarden.capture.live import LiveFeeder
 from phonewarden.capture.replay import CaptureReplay
 from phonewarden.core.records import Frame
 from phonewarden.privacy import repository
+from phonewarden.privacy.engine import PrivacyEngine
 from phonewarden.privacy.live import NAME_SETTLE_S, LivePrivacy, start
 from phonewarden.privacy.service import Analysis, analyze_capture, analyze_frames
 from phonewarden.privacy.settings import PrivacySettings
@@ -328,3 +329,10 @@ async def test_stored_inventory_and_snapshot_stored_at_stop(capture: Path, priva
     assert (
         run.source == "live" and run.policies == ["de"] and {leak["identifier"] for leak in leaks} == {"imei"}
     )
+
+
+async def test_metrics_report_flow_evictions(capture: Path, devices_file: Path) -> None:
+    guard = LivePrivacy(Settings(privacy=PrivacySettings(devices_file=devices_file)))
+    guard.engine = PrivacyEngine(guard.engine.devices, max_flows=2)  # far fewer flows than the capture has
+    await through_live_feeder(guard, replay(capture))
+    assert guard.metrics()["evictions_flows"] > 0

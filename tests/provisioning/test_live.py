@@ -66,8 +66,16 @@ async def test_enabled_serves_https_on_its_own_port_and_stops(
         unknown = await http.get(f"https://127.0.0.1:{port}/001565000001.cfg")
     assert common.status_code == 200 and "auto_provision" in common.text
     assert unknown.status_code == 404
+    metrics = running.metrics()  # the decision log's queue: both fetches were logged, none dropped
+    assert metrics["dropped"] == 0 and metrics["queue_depth"] >= 0
     await running.stop()
     assert running.task is not None and running.task.done()
     with pytest.raises(httpx.ConnectError):
         async with httpx.AsyncClient(verify=ssl.create_default_context(cafile=str(ca.issued.cert))) as http:
             await http.get(f"https://127.0.0.1:{port}/y000000000028.cfg")
+
+
+def test_metrics_are_empty_when_the_device_plane_is_off() -> None:
+    from phonewarden.provisioning.live import LiveProvisioning
+
+    assert LiveProvisioning(None, None).metrics() == {}

@@ -247,3 +247,18 @@ def test_reload_allowed_tells_a_running_shield_at_once(clean_env: Path) -> None:
     _wait(lambda: "127.0.0.1" not in enforcer.active())
     asyncio.run(guard.stop())
     assert live.reload_allowed(engine) == 0
+
+
+def test_metrics_show_evictions_from_bounded_tables_and_the_queue(clean_env: Path) -> None:
+    from tests.shield.records import request
+
+    settings = load_settings()
+    small = settings.shield.model_copy(update={"max_sources": 100, "max_pending_transactions": 100})
+    guard = live.LiveShield(ShieldService(small, enforcers=[DryRunEnforcer()]), None)
+    guard.started.wait(5)
+    for index in range(300):  # more sources than the tables hold: the oldest are evicted, not kept
+        guard.on_record(request(f"198.51.100.{index % 250}", 1000.0 + index / 1000, call_id=f"c{index}"))
+    metrics = guard.metrics()
+    asyncio.run(guard.stop())
+    assert metrics["evictions"] > 0
+    assert set(metrics) == {"evictions", "queue_depth", "dropped"} and metrics["dropped"] == 0

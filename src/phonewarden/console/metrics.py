@@ -65,6 +65,19 @@ class ConsoleCollector(Collector):
                 if name.startswith("evictions"):
                     evictions.add_metric([guard, name.removeprefix("evictions").strip("_.") or "all"], value)
         yield evictions
+        depth = GaugeMetricFamily(
+            "phonewarden_queue_depth", "Items waiting in a live guard's queue", labels=["guard"]
+        )
+        dropped = CounterMetricFamily(
+            "phonewarden_dropped", "Items a full live queue dropped", labels=["guard"]
+        )
+        for guard, values in sorted(self.live_metrics().items()):
+            if "queue_depth" in values:
+                depth.add_metric([guard], values["queue_depth"])
+            if "dropped" in values:
+                dropped.add_metric([guard], values["dropped"])
+        yield depth
+        yield dropped
         yield self._outboxes()
 
     def _outboxes(self) -> Metric:

@@ -198,6 +198,10 @@ class LivePrivacy:
             log.warning("privacy live mode: the changed inventory is not used, keeping the old one: %s", exc)
         return None
 
+    def metrics(self) -> dict[str, float]:
+        """For /metrics: flows evicted from the bounded flow table."""
+        return {"evictions_flows": float(self.engine.table.stats.get("flow_evictions", 0))}
+
     def on_record(self, record: Any) -> None:
         if isinstance(record, Frame):
             self.engine.feed(record)

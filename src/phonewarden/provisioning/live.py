@@ -24,6 +24,13 @@ class LiveProvisioning:
         if server is not None:
             self.task = asyncio.get_running_loop().create_task(server.serve())
 
+    def metrics(self) -> dict[str, float]:
+        """For /metrics: the decision log's write queue and what it dropped when full."""
+        events = self.service.events if self.service is not None else None
+        if events is None:
+            return {}
+        return {"queue_depth": float(events.queue.qsize()), "dropped": float(events.dropped)}
+
     def on_record(self, record: Any) -> None:
         """Provisioning decides on HTTPS fetches, not on captured records."""
 

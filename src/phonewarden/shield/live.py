@@ -116,6 +116,15 @@ class LiveShield:
         self._forget.append(address)
         self.queue.put(_Lift(address))
 
+    def metrics(self) -> dict[str, float]:
+        """For /metrics: evictions from the bounded tables, the enforcement queue, records it dropped."""
+        state = self.service.summary().state
+        return {
+            "evictions": float(state["evictions"]),
+            "queue_depth": float(self.queue.qsize()),
+            "dropped": float(self.dropped),
+        }
+
     def on_record(self, record: Any) -> None:
         if not self.enabled:
             return
