@@ -11,6 +11,10 @@ from tests.conftest import DATA, REPO
 
 runner = CliRunner()
 SCAN = DATA / "captures" / "sip-scan-sipvicious.pcapng"
+# Kamailio siptrace HEPv3 of the SIPVicious lab (tools/captures/make_captures.sh hep-sip-scan-sipvicious):
+# a phone registers alice from 127.0.0.20; svmap .31, svwar REGISTER .32, svwar INVITE .33, svcrack .34.
+HEP_SCAN = DATA / "captures" / "hep-sip-scan-sipvicious.pcapng"
+HEP_ATTACKERS = ["127.0.0.31", "127.0.0.32", "127.0.0.33", "127.0.0.34"]
 
 
 def test_replay_json_writes_findings_a_ban_and_a_summary(clean_env: Path) -> None:
@@ -26,6 +30,35 @@ def test_replay_json_writes_findings_a_ban_and_a_summary(clean_env: Path) -> Non
     findings = [r for r in records if r["type"] == "finding"]
     assert {"detector", "source", "reason", "severity", "evidence", "time"} <= set(findings[0])
     assert all(r["time"].endswith("Z") and r["time"].startswith("2026-") for r in records)
+
+
+def test_replay_of_a_hep_capture_of_an_attack_finds_and_bans_each_tool(clean_env: Path) -> None:
+    result = subprocess.run(
+        [str(REPO / ".venv" / "bin" / "phonewarden"), "shield", "replay", str(HEP_SCAN), "--json"],
+        capture_output=True, check=False, timeout=60, cwd=clean_env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode()
+    records = decode_json_lines(result.stdout)
+    summary = records[-1]
+    # one SIP message per HEP packet, as tshark with the HEP dissector counts them in the capture's own file
+    hep_rows = (HEP_SCAN.parent / f"{HEP_SCAN.name}.hep.tsv").read_text().splitlines()
+    assert summary["type"] == "summary" and summary["sip_messages"] == len(hep_rows) > 100
+    assert summary["banned"] == HEP_ATTACKERS and summary["suppressed"] == {}
+    bans = [(r["source"], r["duration_s"]) for r in records if r["type"] == "ban"]
+    assert bans == [(address, 3600) for address in HEP_ATTACKERS]  # scanners first: scanner_ban_s
+    findings: dict[str, list[tuple[str, str]]] = {}
+    for r in records:
+        if r["type"] == "finding":
+            findings.setdefault(r["source"], []).append((r["detector"], r["severity"]))
+    assert "127.0.0.20" not in findings  # the phone
+    assert findings["127.0.0.31"] == [("scanner", "high")]
+    assert ("enumeration", "high") in findings["127.0.0.32"]
+    assert ("enumeration", "high") in findings["127.0.0.33"]  # INVITEs to unknown extensions: 404
+    assert ("brute-force", "critical") in findings["127.0.0.34"]
+    guessed = [r for r in records if r["type"] == "finding" and r["severity"] == "critical"]
+    assert [r["evidence"]["user"] for r in guessed] == ["101"] and "guessed" in guessed[0]["reason"]
+    svmap = next(r for r in records if r["type"] == "finding" and r["source"] == "127.0.0.31")
+    assert {"branch-cookie-hyphen-decimal", "display-sipvicious"} <= set(svmap["evidence"]["fingerprints"])
 
 
 def test_replay_human_table_and_dry_run_from_config(clean_env: Path) -> None:

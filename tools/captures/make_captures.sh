@@ -9,7 +9,8 @@
 #
 # usage: sudo tools/captures/make_captures.sh [NAME ...]
 #   NAME: sip-udp sip-tcp sip-ipv6 sip-fragmented hep-kamailio
-#         sip-scan-sipvicious mixed-dns-tls-http   (default: all)
+#         sip-scan-sipvicious hep-sip-scan-sipvicious mixed-dns-tls-http
+#         (default: all)
 # env:   OUT=dir (default tests/data/captures)  SIPVICIOUS_BIN=dir
 #        (default .venv/bin)  DNS_PORT=53 TLS_PORT=443 HTTP_PORT=8080
 #
@@ -320,6 +321,53 @@ make_sipvicious() {
 }
 
 # =========================================================================
+# 6b. The shield's SIPVicious lab as Kamailio siptrace HEPv3: each peer on a
+#     127.0.0.x address of its own (tools/shield/sv_bound.py binds svwar and
+#     svcrack, whose -b is ignored), the registrar of the detection lab
+# =========================================================================
+make_hep_sipvicious() {
+    local name=hep-sip-scan-sipvicious.pcapng K=127.0.0.1:5070
+    local py=$SIPVICIOUS_BIN/python bound=$ROOT/tools/shield/sv_bound.py
+    [[ -x $py && -x $SIPVICIOUS_BIN/sipvicious_svmap ]] || { log "no SIPVicious in $SIPVICIOUS_BIN"; return 1; }
+    printf '%s\n' 0000 1111 password 123456 admin 12345 1234 >"$WORK/dict.txt"
+    port_free udp 127.0.0.1:9060
+    port_free udp $K
+    bg hep-sink timeout 90 "$PY" "$HERE/udp_sink.py" 127.0.0.1 9060 80
+    local sink=$LAST_PID
+    wait_port udp 127.0.0.1:9060
+    mkdir -p "$WORK/kam-lab"
+    bg kamailio-lab timeout 120 kamailio -f "$ROOT/tools/shield/detect-registrar.cfg" -DD -E \
+        -l "udp:$K" -A 'HEP_URI="sip:127.0.0.1:9060"' \
+        -P "$WORK/kam-lab/kamailio.pid" -Y "$WORK/kam-lab" -w "$WORK/kam-lab"
+    local kam=$LAST_PID
+    wait_port udp $K
+    sleep 0.3
+    start_capture $name lo "udp port 9060" 90
+    # a phone registers alice from 127.0.0.20 (benign: trusted, never banned)
+    sipp_run hep-sv-phone "$K" -sf "$HERE/reg.xml" -s alice -ap secret123 \
+        -i 127.0.0.20 -p 5062 -m 1 -cid_str "hep-sv-reg-%u-%p@%s"
+    sv() { # sv TOOL ADDRESS ARGS... : one bounded SIPVicious run from ADDRESS
+        local tool=$1 addr=$2; shift 2
+        (cd "$WORK" && timeout 40 "$py" "$bound" "$tool" "$addr" -p 5070 "$@" 127.0.0.1) \
+            >"$WORK/hep-sv-$tool-$addr.log" 2>&1 || true
+    }
+    sv svmap 127.0.0.31
+    sv svwar 127.0.0.32 -e 100-120 --maximumtime 10
+    sv svwar 127.0.0.33 -m INVITE -e 100-115 --maximumtime 10
+    sv svcrack 127.0.0.34 -u 101 -d "$WORK/dict.txt" --maximumtime 10
+    stop_capture $name
+    stop_pid "$kam"
+    stop_pid "$sink"
+    cat "$WORK"/hep-sv-*.log >&2
+    write_tsv $name -X "lua_script:$HERE/hep3.lua"
+    tshark -n -r "$OUT/$name" -X "lua_script:$HERE/hep3.lua" -Y hep -T fields \
+        -E separator=/t -e frame.time_epoch -e hep.capture_id -e hep.ip_proto \
+        -e hep.src_ip4 -e hep.src_port -e hep.dst_ip4 -e hep.dst_port \
+        -e hep.ts_sec -e hep.ts_usec -e hep.proto_type -e sip.Method \
+        -e sip.Status-Code -e sip.Call-ID >"$OUT/$name.hep.tsv" 2>/dev/null
+}
+
+# =========================================================================
 # 7. DNS (UDP+TCP), HTTPS ClientHello with SNI, plain HTTP POST with an IMEI
 # =========================================================================
 make_mixed() {
@@ -391,7 +439,8 @@ summarize() { # print what we made, with SIP counts as tshark sees them
     done
 }
 
-ALL=(sip-udp sip-tcp sip-ipv6 sip-fragmented hep-kamailio sip-scan-sipvicious mixed-dns-tls-http)
+ALL=(sip-udp sip-tcp sip-ipv6 sip-fragmented hep-kamailio sip-scan-sipvicious hep-sip-scan-sipvicious
+    mixed-dns-tls-http)
 WANT=("$@")
 [[ ${#WANT[@]} -eq 0 ]] && WANT=("${ALL[@]}")
 mkdir -p "$OUT"
@@ -405,6 +454,7 @@ for w in "${WANT[@]}"; do
         sip-fragmented) make_sip_fragmented ;;
         hep-kamailio) make_hep ;;
         sip-scan-sipvicious) make_sipvicious ;;
+        hep-sip-scan-sipvicious) make_hep_sipvicious ;;
         mixed-dns-tls-http) make_mixed ;;
         *) echo "unknown capture: $w" >&2; exit 2 ;;
     esac

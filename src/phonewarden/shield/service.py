@@ -178,6 +178,10 @@ class ShieldService:
             if finding is not None:
                 outputs.append(finding)
                 outputs.extend(self._decide(finding))
+                # A username guessed at from many addresses: the ones that guessed before the limit, too.
+                for earlier in self.brute.earlier_guessers(finding):
+                    outputs.append(earlier)
+                    outputs.extend(self._decide(earlier))
         return outputs
 
     def _note_success(self, outcome: Outcome, now: float) -> None:
