@@ -22,6 +22,8 @@ from tests.conftest import free_port
 NOKIA = {"name": "nokia", "kind": "smartphone", "ip": "198.51.100.11", "imei": ["352099001761481"],
          "imsi": "460031234567898", "mac": "4C-BC-98-12-34-56"}  # fmt: skip
 
+HANG = 60  # seconds: a bound for a hung server, not a speed check (the host may be busy)
+
 
 @pytest.fixture
 def base_url(privacy_engine: Engine) -> Iterator[str]:
@@ -42,7 +44,7 @@ def base_url(privacy_engine: Engine) -> Iterator[str]:
 
 
 def test_inventory_crud(base_url: str) -> None:
-    with httpx.Client(timeout=5) as client:
+    with httpx.Client(timeout=HANG) as client:
         created = client.post(f"{base_url}/devices", json=NOKIA)
         assert created.status_code == 201, created.text
         assert created.json()["mac"] == ["4c:bc:98:12:34:56"] and created.json()["imsi"] == [
@@ -73,7 +75,7 @@ def test_inventory_crud(base_url: str) -> None:
 def test_results_listing(base_url: str, privacy_engine: Engine, capture: Path, devices_file: Path) -> None:
     analysis = analyze_capture(capture, load_inventory(devices_file), [parse_policy("eu")])
     run_id = repository.save_to_store(privacy_engine, analysis, str(capture), ["eu"])
-    with httpx.Client(timeout=5) as client:
+    with httpx.Client(timeout=HANG) as client:
         [run] = client.get(f"{base_url}/runs").json()
         assert run["id"] == run_id and run["frames"] == 460 and run["policies"] == ["eu"]
         leaks = client.get(f"{base_url}/runs/{run_id}/leaks", params={"device": "nokia-7-plus"}).json()
@@ -115,7 +117,7 @@ def test_lists_page_and_filter(
 ) -> None:
     analysis = analyze_capture(capture, load_inventory(devices_file), [parse_policy("eu")])
     run_ids = [repository.save_to_store(privacy_engine, analysis, f"{capture}#{n}", ["eu"]) for n in range(3)]
-    with httpx.Client(timeout=5) as client:
+    with httpx.Client(timeout=HANG) as client:
         for n in range(5):
             phone = {"name": f"desk-{n}", "kind": "desk phone", "ip": f"198.51.100.{40 + n}"}
             assert client.post(f"{base_url}/devices", json=phone).status_code == 201
