@@ -145,7 +145,7 @@ def test_evictions_count_exactly_the_keys_that_lost_live_state(
 
 
 @pytest.mark.parametrize("kind", [name for name, table in TABLES.items() if table.timed])
-@pytest.mark.parametrize("bad", [math.nan, math.inf])
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
 def test_non_finite_times_are_refused(kind: str, bad: float) -> None:
     table_kind = TABLES[kind]
     with pytest.raises(ValueError, match="finite"):
@@ -385,7 +385,32 @@ def test_keyed_samples_hold_the_first_n_samples_of_each_key(events: list[tuple[i
         assert evidence.offered(key) == len(offered)
 
 
+def test_keyed_samples_offer_builds_a_sample_only_when_it_is_kept() -> None:
+    evidence: KeyedSamples[str, str] = KeyedSamples(max_keys=10, samples_per_key=2)
+    built: list[int] = []
+
+    def make(n: int) -> Callable[[], str]:
+        return lambda: built.append(n) or f"sample {n}"
+
+    assert [evidence.offer("198.51.100.1", make(n)) for n in range(4)] == [True, True, False, False]
+    assert built == [0, 1]
+    assert evidence.get("198.51.100.1") == ("sample 0", "sample 1")
+    assert evidence.offered("198.51.100.1") == 4
+
+
 # --- LeakyBucket -----------------------------------------------------------------------------------------
+
+
+@given(raw_steps=steps, keys=st.lists(st.integers(0, 2), min_size=120, max_size=120))
+def test_leaky_bucket_pour_is_add_with_the_level_after_it(raw_steps: list[int], keys: list[int]) -> None:
+    poured: LeakyBucket[int] = LeakyBucket(capacity=3, leak_per_second=1.5, max_keys=2)
+    added: LeakyBucket[int] = LeakyBucket(capacity=3, leak_per_second=1.5, max_keys=2)
+    raw, _ = event_times(raw_steps)
+    for key, now in zip(keys, raw, strict=False):
+        level = poured.pour(key, now)
+        assert (level is None) == added.add(key, now)
+        assert level == (None if level is None else added.level(key, now))
+    assert (poured.overflows, poured.evictions) == (added.overflows, added.evictions)
 
 
 def test_leaky_bucket_overflows_on_the_event_past_capacity_then_starts_empty() -> None:

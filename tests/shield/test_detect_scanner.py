@@ -119,3 +119,49 @@ def test_fingerprints_that_could_pass_the_prefilter_unexamined_are_refused(tmp_p
     path.write_text(entry.format(id="a") + entry.format(id="b"))
     with pytest.raises(FingerprintError, match=r"without prefilter \['a', 'b'\]"):
         load_fingerprints(path)
+
+
+def _variants(raw: bytes) -> list[bytes]:
+    """A request as sent, and the shapes in which its raw text and its field values differ."""
+    return [
+        raw,
+        raw.replace(b"friendly-scanner", b"Yealink SIP-T46S"),  # structure only
+        raw.replace(b"User-Agent: ", b"User-Agent: friendly-\r\n scanner "),  # folded: unfolding joins lines
+        raw.replace(b"User-Agent: ", b"User-Agent: \xc3\xa9 "),  # not ASCII
+        raw.replace(b"From: ", b'From: "sip\\vicious" '),  # an escape the parser resolves
+    ]
+
+
+def test_the_bounded_check_never_rules_out_what_full_scoring_reports() -> None:
+    detector = _detector()
+    raws = [r.body.raw for r in capture("sip-scan-sipvicious.pcapng") + capture("sip-udp.pcapng")]
+    ruled_out = scanners = 0
+    for raw in (variant for sent in raws for variant in _variants(sent)):
+        message = parse_sip(raw)
+        if not message.is_request:
+            continue
+        text = raw.decode("latin-1").lower()
+        full = sum(p.weight for p in detector.matches(parse_sip(raw))) >= 1.0
+        bounded = detector.may_reach_one(message, text)
+        assert bounded or not full, raw[:300]
+        ruled_out += not bounded
+        scanners += full
+    assert ruled_out and scanners  # both sides were exercised
+
+
+def test_an_escaped_display_name_is_still_examined_though_its_literal_is_not_in_the_raw_text() -> None:
+    record = request("198.51.100.9", 1.0, "OPTIONS", display="sip\\vicious", user="100")
+    raw = record.body.raw.replace(b"@pbx.example.test>;tag", b"@1.1.1.1>;tag", 1)
+    assert b"sipvicious" not in raw.lower()  # only "1.1.1.1" (from-host, 0.5) passes the prefilter
+    finding = _detector().observe("198.51.100.9", parse_sip(raw), 1.0)
+    assert finding is not None and "display-sipvicious" in finding.evidence["fingerprints"]
+
+
+def test_sipp_is_ruled_out_after_reading_its_via_alone() -> None:
+    detector = _detector()
+    sipp = [r.body.raw for r in capture("sip-udp.pcapng") if r.body.is_request and r.body.user_agent]
+    assert sipp
+    for raw in sipp:
+        message = parse_sip(raw)  # fresh: nothing read yet
+        assert detector.observe("127.0.0.1", message, 1.0) is None
+        assert message._from is None, message.raw[:200]  # From was never parsed: the check stopped early

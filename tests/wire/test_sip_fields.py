@@ -73,3 +73,13 @@ def test_split_headers_equals_per_line_partition(data: bytes) -> None:
         if colon
     ]
     assert split_headers(message._head, message._head_start) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(header_heavy_messages())
+def test_call_id_and_cseq_fast_reads_equal_the_full_index(data: bytes) -> None:
+    targeted = parse_sip(data)
+    values = (targeted.call_id, targeted.cseq, targeted.cseq_number)
+    indexed = parse_sip(data)
+    indexed.headers  # noqa: B018  # builds the index
+    assert values == (indexed.header("call-id"), indexed.header("cseq"), indexed.cseq_number)

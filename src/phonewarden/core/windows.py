@@ -18,12 +18,15 @@ import math
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 T = TypeVar("T", bound=Hashable)
 V = TypeVar("V")
 E = TypeVar("E")
+_INF = math.inf
+_NEG_INF = -math.inf
 
 
 class _BoundedTable(Generic[K, E]):
@@ -45,10 +48,11 @@ class _BoundedTable(Generic[K, E]):
         return {"keys": len(self._entries), "max_keys": self.max_keys, "evictions": self.evictions}
 
     def _time(self, now: float) -> float:
-        if not math.isfinite(now):
+        if not _NEG_INF < now < _INF:  # math.isfinite without the call: this runs several times a message
             raise ValueError(f"event time must be finite, got {now!r}")
         if now > self._latest:
             self._latest = now
+            return now
         return self._latest
 
     def _is_stale(self, entry: E, now: float) -> bool:
@@ -72,15 +76,19 @@ class _BoundedTable(Generic[K, E]):
         if entry is not None:
             self._entries.move_to_end(key)
             return entry
+        self._make_room(now)
+        entry = create()
+        self._entries[key] = entry
+        return entry
+
+    def _make_room(self, now: float | None) -> None:
+        """Before adding a key: if the table is full, drop stale keys, else evict the least recent one."""
         if len(self._entries) >= self.max_keys:
             if now is not None:
                 self._drop_stale(now)
             if len(self._entries) >= self.max_keys:
                 self._entries.popitem(last=False)
                 self.evictions += 1
-        entry = create()
-        self._entries[key] = entry
-        return entry
 
 
 @dataclass(slots=True)
@@ -107,26 +115,34 @@ class TtlMap(_BoundedTable[K, _Timed[V]]):
     def _is_stale(self, entry: _Timed[V], now: float) -> bool:
         return now - entry.updated >= self.ttl
 
+    # set/get/contains/pop run several times per SIP message in the shield: _touch and _is_stale are
+    # written out in them (same steps), which saves a closure and two method calls each.
+
     def set(self, key: K, value: V, now: float) -> None:
         t = self._time(now)
-        entry = self._touch(key, t, lambda: _Timed(value, t))
+        entry = self._entries.get(key)
+        if entry is None:
+            self._make_room(t)
+            self._entries[key] = _Timed(value, t)
+            return
+        self._entries.move_to_end(key)
         entry.value = value
         entry.updated = t
 
     def get(self, key: K, now: float) -> V | None:
         entry = self._entries.get(key)
-        if entry is None or self._is_stale(entry, self._time(now)):
+        if entry is None or self._time(now) - entry.updated >= self.ttl:
             return None
         return entry.value
 
     def contains(self, key: K, now: float) -> bool:
         entry = self._entries.get(key)
-        return entry is not None and not self._is_stale(entry, self._time(now))
+        return entry is not None and self._time(now) - entry.updated < self.ttl
 
     def pop(self, key: K, now: float) -> V | None:
         """Remove `key`; return its value if it was still live."""
         entry = self._entries.pop(key, None)
-        if entry is None or self._is_stale(entry, self._time(now)):
+        if entry is None or self._time(now) - entry.updated >= self.ttl:
             return None
         return entry.value
 
@@ -174,13 +190,19 @@ class SlidingCounter(_BoundedTable[K, _Ring]):
 
     def _sum(self, ring: _Ring, current: int) -> int:
         oldest = current - self.buckets
-        return sum(count for count, stamp in zip(ring.counts, ring.stamps, strict=True) if stamp >= oldest)
+        # the counts of the slots stamped `oldest` or later, selected at C speed (no generator)
+        return sum(compress(ring.counts, map(oldest.__le__, ring.stamps)))
 
     def add(self, key: K, now: float, amount: int = 1) -> int:
         """Count `amount` events for `key` at `now`; return the key's total in the window."""
         t = self._time(now)
         slots = self.buckets + 1
-        ring = self._touch(key, t, lambda: _Ring([0] * slots, [0] * slots, t))
+        ring = self._entries.get(key)
+        if ring is None:  # _touch written out: no closure per event
+            self._make_room(t)
+            ring = self._entries[key] = _Ring([0] * slots, [0] * slots, t)
+        else:
+            self._entries.move_to_end(key)
         current = self._bucket(t)
         slot = current % slots
         if ring.stamps[slot] != current:  # the slot still holds a bucket that has left the window
@@ -235,15 +257,21 @@ class DistinctCounter(_BoundedTable[K, _Seen[T]]):
     def add(self, key: K, item: T, now: float) -> int:
         """Record `item` for `key` at `now`; return the key's distinct count in the window."""
         t = self._time(now)
-        seen = self._touch(key, t, _Seen)
-        seen.last_seen[item] = t
-        seen.last_seen.move_to_end(item)
+        seen = self._entries.get(key)
+        if seen is None:  # _touch written out, as in the other hot paths
+            self._make_room(t)
+            seen = self._entries[key] = _Seen()
+        else:
+            self._entries.move_to_end(key)
+        items = seen.last_seen
+        items[item] = t
+        items.move_to_end(item)
         seen.updated = t
         self._forget_old(seen, t)
-        if len(seen.last_seen) > self.max_items_per_key:
-            seen.last_seen.popitem(last=False)
+        if len(items) > self.max_items_per_key:
+            items.popitem(last=False)
             self.item_evictions += 1
-        return len(seen.last_seen)
+        return len(items)
 
     def count(self, key: K, now: float) -> int:
         seen = self._entries.get(key)
@@ -290,6 +318,15 @@ class KeyedSamples(_BoundedTable[K, _Samples[V]]):
         if len(samples.kept) >= self.samples_per_key:
             return False
         samples.kept.append(sample)
+        return True
+
+    def offer(self, key: K, make: Callable[[], V]) -> bool:
+        """`add(key, make())`, but `make` is called only if the sample is kept (building one costs)."""
+        samples = self._touch(key, None, _Samples)
+        samples.offered += 1
+        if len(samples.kept) >= self.samples_per_key:
+            return False
+        samples.kept.append(make())
         return True
 
     def get(self, key: K) -> tuple[V, ...]:
@@ -344,16 +381,28 @@ class LeakyBucket(_BoundedTable[K, _Level]):
         return max(0.0, entry.level - self.leak_per_second * (now - entry.updated))
 
     def add(self, key: K, now: float, amount: float = 1.0) -> bool:
+        return self.pour(key, now, amount) is None
+
+    def pour(self, key: K, now: float, amount: float = 1.0) -> float | None:
+        """`add`, returning the level after the event, or None when it overflowed (the bucket is then
+        empty): a caller that wants both saves the `level` lookup."""
         t = self._time(now)
-        entry = self._touch(key, t, lambda: _Level(0.0, t))
-        level = self._drained(entry, t) + amount
+        entries = self._entries
+        entry = entries.get(key)
+        if entry is None:  # _touch and _drained written out: this runs for every request
+            self._make_room(t)
+            entry = entries[key] = _Level(0.0, t)
+        else:
+            entries.move_to_end(key)
+        level = entry.level - self.leak_per_second * (t - entry.updated)
+        level = (level if level > 0.0 else 0.0) + amount
         entry.updated = t
         if level > self.capacity:
             entry.level = 0.0
             self.overflows += 1
-            return True
+            return None
         entry.level = level
-        return False
+        return level
 
     def level(self, key: K, now: float) -> float:
         entry = self._entries.get(key)

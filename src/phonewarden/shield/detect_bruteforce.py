@@ -64,6 +64,9 @@ class BruteForceDetector:
         if user:
             user_failures = self.user_failures.add(user, now)
             guessers = self.guessers.add(user, key, now)
+        over = failures >= self.limit or (user and user_failures >= self.limit)
+        if not over or self.reporter.reported.contains(key, now):
+            return None  # before formatting: most failures of a guesser come after its finding
         if failures >= self.limit:
             return self.reporter.report(
                 key,

@@ -53,8 +53,8 @@ class EnumerationDetector:
             return None
         distinct = self.users.add(key, outcome.target or "", now)
         self.reporter.sample(key, lambda: outcome.summary)
-        if distinct < self.limit:
-            return None
+        if distinct < self.limit or self.reporter.reported.contains(key, now):
+            return None  # below the limit, or reported already (report() would say so after formatting)
         return self.reporter.report(
             key,
             now,
@@ -74,6 +74,8 @@ class EnumerationDetector:
         self.reporter.sample(key, lambda: outcome.summary)
         if distinct < challenged.max_items_per_key or self.answering.contains(key, now):
             return None
+        if self.reporter.reported.contains(key, now):
+            return None  # reported already: skip formatting a finding that report() would drop
         return self.reporter.report(
             key,
             now,

@@ -38,20 +38,25 @@ class FloodDetector:
     def observe(self, key: str, message: Any, now: float) -> Finding | None:
         method = message.method or "?"
         bucket = self.per_method.get(method)
-        if bucket is not None and bucket.add(key, now):
-            return self._report(key, now, int(bucket.capacity), method, f"{method} requests")
-        requests = self.requests
-        if not requests.add(key, now):
-            # Samples only from a bucket close to overflowing: one string per busy source, not per source.
-            if requests.level(key, now) > self.limit - self.reporter.samples.samples_per_key or (
-                bucket is not None
-                and bucket.level(key, now) > bucket.capacity - self.reporter.samples.samples_per_key
-            ):
-                self.reporter.sample(key, lambda: describe(message))  # built only if kept
-            return None
-        return self._report(key, now, self.limit, method, "requests")
+        method_level = None
+        if bucket is not None:
+            method_level = bucket.pour(key, now)  # the level too: saves a level() lookup below
+            if method_level is None:
+                return self._report(key, now, int(bucket.capacity), method, f"{method} requests")
+        level = self.requests.pour(key, now)
+        if level is None:
+            return self._report(key, now, self.limit, method, "requests")
+        # Samples only from a bucket close to overflowing: one string per busy source, not per source.
+        margin = self.reporter.samples.samples_per_key
+        if level > self.limit - margin or (
+            bucket is not None and method_level is not None and method_level > bucket.capacity - margin
+        ):
+            self.reporter.sample(key, lambda: describe(message))  # built only if kept
+        return None
 
     def _report(self, key: str, now: float, limit: int, method: str, what: str) -> Finding | None:
+        if self.reporter.reported.contains(key, now):
+            return None  # a flood goes on overflowing: skip formatting what report() would drop
         return self.reporter.report(
             key,
             now,

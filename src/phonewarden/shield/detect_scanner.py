@@ -4,12 +4,18 @@ The fingerprints live in data/fingerprints.toml, each with its source and date. 
 by field only when one Aho-Corasick pass over its lower-cased raw bytes finds a prefilter literal (or misses
 a "!literal"): most benign traffic costs one C-speed scan. The loader refuses a file whose fingerprints
 without a prefilter could add up to a scanner on their own, so the shortcut never hides one.
+
+A message that passes the prefilter (sipp's `z9hG4bK-` branches do) is then scored field by field, stopping
+as soon as the weights still possible cannot reach 1.0: a fingerprint whose literal the raw text lacks cannot
+match when every field value is a plain substring of that text (see `_plain_substrings`), so it counts as
+impossible there. The verdict is always the full `matches()` one; only the work to reach "no" is cut.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +27,10 @@ from phonewarden.shield.findings import Finding, Reporter, describe
 FINGERPRINTS = Path(__file__).parent / "data" / "fingerprints.toml"
 MATCHES = ("contains", "regex", "equals", "hex_contains")
 FIELDS = ("user_agent", "from_display", "from_host", "from_tag", "via_branch", "call_id", "body")
+# Fields in the order the bounded check reads them: cheap reads and the ones that rule most out first.
+_CHEAP_FIRST = ("via_branch", "user_agent", "call_id", "body", "from_display", "from_host", "from_tag")
+_BOUNDS_CACHE_MAX = 256  # (literals found, plain) combinations remembered; hostile text must not grow it
+_EPSILON = 1e-9  # float sums in another order may differ in the last bit: never rule out a score of 1.0
 REQUIRED = ("id", "tool", "field", "match", "pattern", "weight", "source", "date")
 
 
@@ -79,6 +89,31 @@ def load_fingerprints(path: Path = FINGERPRINTS) -> list[Fingerprint]:
     return result
 
 
+def _plain_substrings(text: str) -> bool:
+    """True when every field value a fingerprint reads is a substring of `text` (the raw message as
+    lower-cased latin-1): ASCII (so UTF-8 and latin-1 decode alike and lower() agrees), no backslash (the
+    parsers resolve quoted-pair escapes in display names and parameters) and no folded line (unfolding
+    joins lines). The body is a substring of it always."""
+    return text.isascii() and "\\" not in text and "\n " not in text and "\n\t" not in text
+
+
+def _possible(fingerprint: Fingerprint, found: frozenset[str], plain: bool) -> bool:
+    """Whether the fingerprint can match a message whose text holds the prefilter literals `found`."""
+    literal = fingerprint.literal
+    if literal is None or literal.startswith("!") or literal in found:
+        return True
+    return not (plain or fingerprint.field == "body")
+
+
+def _check(fingerprint: Fingerprint, regex: re.Pattern[str] | None, value: str) -> bool:
+    """A regex, equals or hex_contains fingerprint against a field's (non-empty) value."""
+    if regex is not None:
+        return regex.fullmatch(value) is not None
+    if fingerprint.match == "equals":
+        return value == fingerprint.pattern
+    return fingerprint.pattern in _hex_text(value)
+
+
 def _hex_text(value: str) -> str:
     try:
         return bytes.fromhex(value).decode("latin-1")
@@ -111,6 +146,15 @@ class ScannerDetector:
         for automaton in self.automata.values():
             automaton.make_automaton()
         self.prefilter.make_automaton()
+        self.literals = [p.literal for p in prints if p.literal is not None and not p.literal.startswith("!")]
+        self.by_field: dict[str, list[Fingerprint]] = {}
+        for fingerprint in prints:
+            self.by_field.setdefault(fingerprint.field, []).append(fingerprint)
+        self.field_checks: dict[str, list[tuple[Fingerprint, re.Pattern[str] | None]]] = {}
+        for fingerprint, regex in self.checks:
+            self.field_checks.setdefault(fingerprint.field, []).append((fingerprint, regex))
+        # (literals found, plain substrings) -> (weight still possible, [(field, its possible weight)])
+        self._plans: dict[tuple[frozenset[str], bool], tuple[float, list[tuple[str, float]]]] = {}
 
     def worth_examining(self, raw: bytes, text: str | None = None) -> bool:
         """`text`: raw as lower-cased latin-1 text, if the caller has it already."""
@@ -130,22 +174,62 @@ class ScannerDetector:
                     found[fingerprint.id] = fingerprint
         for fingerprint, regex in self.checks:
             value = getattr(message, fingerprint.field)
-            if not value:
-                continue
-            if regex is not None:
-                hit = regex.fullmatch(value) is not None
-            elif fingerprint.match == "equals":
-                hit = value == fingerprint.pattern
-            else:
-                hit = fingerprint.pattern in _hex_text(value)
-            if hit:
+            if value and _check(fingerprint, regex, value):
                 found[fingerprint.id] = fingerprint
         return list(found.values())
 
+    def may_reach_one(self, message: Any, text: str) -> bool:
+        """False only if the request's score is surely below 1.0 (then `matches` would say so too).
+        `text`: the raw bytes as lower-cased latin-1 text."""
+        possible, plan = self._plan(text)
+        score = 0.0
+        for field, weight in plan:
+            if score + possible < 1.0 - _EPSILON:
+                return False
+            score += sum(hit.weight for hit in self._field_hits(message, field))
+            possible -= weight
+        return score >= 1.0 - _EPSILON
+
+    def _plan(self, text: str) -> tuple[float, list[tuple[str, float]]]:
+        # str.__contains__ per literal: faster than running the automaton to the end of the text
+        found = frozenset(filter(text.__contains__, self.literals))
+        plain = _plain_substrings(text)
+        plan = self._plans.get((found, plain))
+        if plan is None:
+            fields = []
+            for field in _CHEAP_FIRST:
+                prints = self.by_field.get(field, ())
+                weight = sum(p.weight for p in prints if _possible(p, found, plain))
+                if weight > 0:
+                    fields.append((field, weight))
+            plan = (sum(weight for _, weight in fields), fields)
+            if len(self._plans) < _BOUNDS_CACHE_MAX:
+                self._plans[(found, plain)] = plan
+        return plan
+
+    def _field_hits(self, message: Any, field: str) -> Iterable[Fingerprint]:
+        value = message.body.decode("latin-1") if field == "body" else getattr(message, field)
+        if not value:
+            return ()
+        found: dict[str, Fingerprint] = {}
+        automaton = self.automata.get(field)
+        if automaton is not None:
+            found.update((fingerprint.id, fingerprint) for _, fingerprint in automaton.iter(value.lower()))
+        for fingerprint, regex in self.field_checks.get(field, ()):
+            if _check(fingerprint, regex, value):
+                found[fingerprint.id] = fingerprint
+        return found.values()
+
     def observe(self, key: str, message: Any, now: float, text: str | None = None) -> Finding | None:
         """`text`: the message's raw bytes as lower-cased latin-1 text, if the caller has it already."""
-        if self.reporter.reported.contains(key, now) or not self.worth_examining(message.raw, text):
-            return None  # already reported as a scanner, or nothing a scanner could be recognised by
+        if self.reporter.reported.contains(key, now):
+            return None  # already reported as a scanner
+        if text is None:
+            text = message.raw.decode("latin-1").lower()
+        if not self.worth_examining(message.raw, text):
+            return None  # nothing a scanner could be recognised by
+        if not self.may_reach_one(message, text):
+            return None  # e.g. sipp: its branch passes the prefilter, but no fingerprint can add up to 1.0
         hits = self.matches(message)
         score = sum(hit.weight for hit in hits)
         if score < 1.0:

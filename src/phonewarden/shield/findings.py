@@ -70,8 +70,9 @@ class Reporter:
     def sample(self, key: str, text: str | Callable[[], str]) -> None:
         """Offer evidence; a callable is only called when the sample is kept (building text costs)."""
         if callable(text):
-            text = text() if self.samples.offered(key) < self.samples.samples_per_key else ""
-        self.samples.add(key, text)
+            self.samples.offer(key, text)
+        else:
+            self.samples.add(key, text)
 
     def report(
         self, key: str, now: float, reason: str, severity: Severity, **evidence: Any

@@ -147,7 +147,7 @@ class TransactionMatcher:
         if status is None or status < 200:
             return None
         call_id = message.call_id
-        cseq_text = message.header("cseq") if call_id is not None else None
+        cseq_text = message.cseq if call_id is not None else None
         parts: list[str] = cseq_text.split() if cseq_text else []
         if len(parts) != 2 or not parts[0].isdigit():
             return None

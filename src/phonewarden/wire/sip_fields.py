@@ -92,6 +92,8 @@ _FIRST_LINE = {
         "www-authenticate", "proxy-authenticate",
     )
 }  # fmt: skip
+_CALL_ID_LINE = _FIRST_LINE["call-id"]
+_CSEQ_LINE = _FIRST_LINE["cseq"]
 
 
 class SipFields:
@@ -169,13 +171,27 @@ class SipFields:
 
     # --- start line and plain headers -------------------------------------------------------
 
+    # call_id and cseq are read from every message the shield sees: _first is written out in them, which
+    # saves a call per read (same result: the index if built, else the precompiled search on ASCII text).
+
     @property
     def call_id(self) -> str | None:
+        if self._index is None and self._head.isascii():
+            match = _CALL_ID_LINE.search(self._head, self._head_start)
+            return None if match is None else match.group(1) or ""
         return self._first("call-id")
 
     @property
+    def cseq(self) -> str | None:
+        """The CSeq value as sent ("1 REGISTER"): header("cseq") without the name lookup."""
+        if self._index is None and self._head.isascii():
+            match = _CSEQ_LINE.search(self._head, self._head_start)
+            return None if match is None else match.group(1) or ""
+        return self._first("cseq")
+
+    @property
     def cseq_number(self) -> int | None:
-        cseq = self._first("cseq")
+        cseq = self.cseq
         return to_int(cseq.split(None, 1)[0]) if cseq and cseq.strip() else None
 
     @property
