@@ -4,8 +4,9 @@ Profiles: office (Mon-Fri 8-18), shop (Mon-Sat 9-20), 24/7 and night shift (22-0
 last week: a weekend PBX hack (parallel long calls to high-cost numbers at night), a slow business-hours
 attack (one call at a time to mid-priced numbers), Wangiri call-backs from many accounts. Traps that
 must not be restricted: a campaign at 3x volume to usual numbers, a one-off call to a new country,
-night-shift businesses. `simulate` asks the engine to authorize every call before it starts, so money
-lost is what got through before the restriction.
+2-3 hour conference calls (national, France, Brazil), night-shift businesses. `simulate` asks the
+engine to authorize every call before it starts, so money lost is what got through before the
+restriction.
 """
 
 from __future__ import annotations
@@ -130,6 +131,10 @@ def traps(rng: random.Random, weeks: int, normal: list[Call]) -> list[Call]:
             )
     # A one-off call to a new country (Japan) in business hours.
     extra.append(Call(last + 2 * 86400 + 14 * 3600, "office-003", "0081312345678", 420.0, "one-off"))
+    # Conference calls of 2-3 hours: a whole CDR at its end must not look like hours spent in 5 minutes.
+    extra.append(Call(last + 3 * 86400 + 9 * 3600, "office-004", "030" + "2" * 8, 150 * 60.0, "conference"))
+    extra.append(Call(last + 86400 + 13 * 3600, "office-005", "0033140000000", 180 * 60.0, "conference"))
+    extra.append(Call(last + 2 * 86400 + 15 * 3600, "office-006", "00551133334444", 120 * 60.0, "conference"))
     return extra
 
 
@@ -148,6 +153,9 @@ class Outcome:
     alerts: list[Alert] = field(default_factory=list)
     restrictions: list[Restriction] = field(default_factory=list)
     allowed: dict[str, float] = field(default_factory=dict)  # tag -> cost of calls that got through
+    allowed_calls: list[tuple[float, str, str, float]] = field(
+        default_factory=list
+    )  # start, tag, account, cost
     denied: dict[str, int] = field(default_factory=dict)
     first_attack: dict[str, float] = field(default_factory=dict)
     cdrs: int = 0
@@ -171,6 +179,8 @@ def simulate(engine: FraudEngine, calls: list[Call], live: bool = False) -> Outc
                 continue
             cost = engine.rater.cost(call.destination, call.seconds)
             outcome.allowed[call.tag] = outcome.allowed.get(call.tag, 0.0) + cost
+            if call.tag != "normal":
+                outcome.allowed_calls.append((now, call.tag, call.account, cost))
             if live:
                 out += engine.on_call_start(call.call_id, call.account, call.destination, now)
                 heapq.heappush(events, (now + 5, 1, seq, call))

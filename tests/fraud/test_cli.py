@@ -80,3 +80,59 @@ def test_pbx_token_prints_a_token_and_its_settings_entry(clean_env: Path) -> Non
     assert PbxTokens(settings.pbx_tokens).check(token, "198.51.100.1").pbx == "kamailio-1"
     bad = RUNNER.invoke(app, ["fraud", "pbx-token", "x" * 65])
     assert bad.exit_code == 2 and "64 characters" in bad.output
+
+
+def test_accounts_and_restrictions_from_the_store_as_json(clean_env: Path) -> None:
+    (clean_env / "var").mkdir()
+    engine = make_engine(f"sqlite:///{clean_env / 'var' / 'phonewarden.db'}")
+    upgrade(engine)
+    now = time.time()
+    service = FraudService(FraudSettings(), engine)  # what a running serve stores
+    service.ingest([
+        Cdr(account="acme", destination="0088213456789", start=now - 400, end=now, billsec=360),
+        Cdr(account="beta", destination="0305550012", start=now - 100, end=now - 40, billsec=60),
+    ])  # fmt: skip
+    service.flush_usage()
+    engine.dispose()
+    listed = RUNNER.invoke(app, ["fraud", "accounts", "--json"])
+    assert listed.exit_code == 0, listed.output
+    records = decode_json_lines(listed.stdout.encode())
+    assert [(r["account"], r["calls"], r["level"]) for r in records] == [("acme", 1, 2), ("beta", 1, 0)]
+    assert records[0]["cost"] == 30.0 and records[0]["warm"] is False
+    human = RUNNER.invoke(app, ["fraud", "accounts"])
+    assert "acme" in human.stdout and "as the running guard stored them" in human.stderr
+    restrictions = decode_json_lines(RUNNER.invoke(app, ["fraud", "restrictions", "--json"]).stdout.encode())
+    assert [(r["type"], r["account"], r["level"], r["actor"]) for r in restrictions] == [
+        ("restriction", "acme", 2, "phonewarden")
+    ]
+
+
+def test_accounts_from_an_unmigrated_store_says_so(clean_env: Path) -> None:
+    result = RUNNER.invoke(app, ["fraud", "accounts"])
+    assert result.exit_code == 2 and "phonewarden db upgrade" in result.stderr
+
+
+def test_lift_a_number_block_with_destination(clean_env: Path) -> None:
+    url = f"sqlite:///{clean_env / 'var' / 'phonewarden.db'}"
+    (clean_env / "var").mkdir()
+    engine = make_engine(url)
+    upgrade(engine)
+    now = time.time()
+    lure = "0018765550123"
+    FraudService(FraudSettings(), engine).ingest(
+        [
+            Cdr(account=f"shop-{n}", destination=lure, start=now - 90, end=now - 60 + n, billsec=30)
+            for n in range(4)
+        ]
+    )
+    assert RUNNER.invoke(app, ["fraud", "lift", "*"]).exit_code == 1  # not an account: lifts no block
+    done = RUNNER.invoke(app, ["fraud", "lift", "--destination", "+1 876 555-0123", "--by", "alice"])
+    assert done.exit_code == 0 and "+18765550123: block lifted" in done.stdout
+    assert not FraudService(FraudSettings(), engine).engine.book.destinations
+    engine.dispose()
+    again = RUNNER.invoke(app, ["fraud", "lift", "--destination", "+18765550123"])
+    assert again.exit_code == 1 and "+18765550123: not blocked" in again.stderr
+    bad = RUNNER.invoke(app, ["fraud", "lift", "--destination", "+1876x"])
+    assert bad.exit_code == 2 and "E.164" in bad.output and "--destination" in bad.output
+    both = RUNNER.invoke(app, ["fraud", "lift", "acme", "--destination", "+18765550123"])
+    assert both.exit_code == 2 and "not both" in both.output

@@ -133,3 +133,66 @@ def test_start_wires_the_outbox_from_settings(tmp_path: Path) -> None:
     asyncio.run(live.stop())
     idle = start(Settings(data_dir=tmp_path), None).service.outbox  # type: ignore[arg-type]
     assert idle is not None and idle.outboxes == {}
+
+
+def _wait_for(condition: object, what: str) -> None:
+    deadline = time.monotonic() + 30  # a failure guard only: the thread ticks every 50 ms here
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def test_the_clock_restricts_after_an_unanswered_alert_with_no_further_record() -> None:
+    """A high alert waits for a person; with no ack and no other record the thread's tick restricts."""
+    import asyncio
+
+    from phonewarden.fraud.cdr import Cdr
+
+    service = FraudService(FraudSettings(ack_timeout_minutes=0.01))  # 0.6 s
+    live = FraudLive(service, poll_seconds=0.05, tick_seconds=0.05)
+    try:
+        now = time.time()
+        range_dialling = [
+            Cdr(
+                account="acme",
+                destination=f"0044207946{i:04d}",
+                start=now - 20,
+                end=now - 12 + i * 0.1,
+                billsec=5,
+            )
+            for i in range(12)
+        ]
+        outputs = service.ingest(range_dialling)
+        assert [(o.type, o.severity) for o in outputs if o.type == "alert"] == [("alert", "high")]
+        assert service.restrictions() == [] and service.open_alerts()
+        _wait_for(lambda: service.restrictions(), "the ack deadline to pass")
+        assert [(r.account, r.level) for r in service.restrictions()] == [("acme", 1)]
+    finally:
+        asyncio.run(live.stop())
+
+
+def test_live_calls_alone_reach_the_day_limit_through_serve() -> None:
+    """The review's probe: 40 back-to-back 20-minute calls to Tunisia (EUR 10 each) seen only as SIP
+    (no CDR). Each BYE books the call's estimate, so the EUR 250 day limit restricts the caller."""
+    import asyncio
+
+    from tests.fraud.test_engine import BYE, INVITE, OK, _sip
+
+    service = FraudService(FraudSettings())
+    live = FraudLive(service, poll_seconds=3600)  # no clock tick during the test: SIP times rule
+    try:
+        t = time.time() - 40 * 1210
+        for n in range(40):
+            number = f"0021671{n:06d}"
+            live.on_record(_sip(INVITE.format(n=n, number=number), t))
+            live.on_record(_sip(OK.format(n=n, number=number), t + 3))
+            live.on_record(_sip(BYE.format(n=n, number=number), t + 1203))
+            t += 1210
+    finally:
+        asyncio.run(live.stop())
+    restriction = service.engine.book.accounts.get("alice")
+    # at the 26th call: its own running cost on top of the 25 booked calls (EUR 250)
+    assert (
+        restriction is not None and restriction.level == 2 and "EUR 260.00 in 1440 min" in restriction.reason
+    )
+    assert service.engine.detector.cdrs == 40  # every hang-up was booked

@@ -14,8 +14,9 @@ from phonewarden.store.migrate import current_revision, upgrade
 def test_fraud_branch_migrates_and_round_trips(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'pw.db'}")
     upgrade(engine)
-    assert "fraud_0001" in (current_revision(engine) or "")
-    assert {"fraud_restrictions", "fraud_audit"} <= set(inspect(engine).get_table_names())
+    assert "fraud_0002" in (current_revision(engine) or "")
+    assert {"fraud_restrictions", "fraud_audit", "fraud_usage"} <= set(inspect(engine).get_table_names())
+    assert "until" in {column["name"] for column in inspect(engine).get_columns("fraud_audit")}
     moment = datetime(2026, 1, 1, tzinfo=UTC)
     with Session(engine) as session, session.begin():
         session.add(

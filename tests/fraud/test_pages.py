@@ -1,18 +1,23 @@
-"""The fraud pages through the real console app: restrictions with lift, open alerts with acknowledge;
-roles, CSRF and the audit log."""
+"""The fraud pages through the real console app: accounts and one account's page, restrictions with lift,
+open alerts with acknowledge; roles, CSRF and the audit log."""
 
 from __future__ import annotations
 
+import re
 import time
+from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from phonewarden.console.models import ConsoleAudit
 from phonewarden.console.policy import Role
+from phonewarden.fraud.cdr import Cdr
 from phonewarden.fraud.records import Alert, Restriction
 from phonewarden.fraud.service import FraudService, get_service
 from phonewarden.store.engine import session_factory
+from phonewarden.store.findings import add_finding
+from phonewarden.store.models import Guard, Severity
 from tests.console import conftest as console_fixtures
 from tests.console.conftest import console, csrf_of, enrolled, log_in
 
@@ -86,3 +91,75 @@ def test_operator_lifts_and_acknowledges_with_csrf_and_audit(client: TestClient)
         ("otto", "fraud.lift", "acct/7", "failed"),
         ("otto", "fraud.ack", "acct-9", "ok"),
     ]
+
+
+def test_accounts_worst_first_paged_and_one_accounts_page(client: TestClient) -> None:
+    service, now = get_service(), time.time()
+    calls = [
+        Cdr(
+            account=f"acct-{i:02d}", destination="0305550012", start=now - 700, end=now - 600 + i, billsec=100
+        )
+        for i in range(60)
+    ]
+    calls.append(Cdr(account="acct/7", destination="0088213456789", start=now - 400, end=now, billsec=360,
+                     call_id="sat-1@pbx.example.net"))  # fmt: skip
+    service.ingest(calls)  # the satellite call breaks the 5-minute limit: level 2
+    log_in(client, enrolled(client, "vera", Role.VIEWER))
+    first = client.get("/fraud/accounts")
+    listed = re.findall(r'class="account" data-account="([^"]+)"', first.text)
+    assert len(listed) == 50 and listed[:3] == ["acct/7", "acct-00", "acct-01"]
+    assert "61 accounts · page 1 of 2" in first.text and 'href="?page=2" rel="next"' in first.text
+    second = client.get("/fraud/accounts", params={"page": 2})
+    assert re.findall(r'class="account" data-account="([^"]+)"', second.text)[-1] == "acct-59"
+    assert client.get("/fraud/accounts", params={"page": 0}).status_code == 422
+
+    detail = client.get("/fraud/accounts/acct/7")  # the account name holds a "/"
+    assert detail.status_code == 200 and 'id="fraud-chart"' in detail.text
+    assert '<script src="/static/fraud_account.js" defer></script>' in detail.text  # no inline script: CSP
+    assert "<td>spend-limit</td><td>critical</td>" in detail.text and "sat-1@pbx.example.net" in detail.text
+    assert re.search(r"<td>restrict</td><td>2</td><td>\d{4}-", detail.text), "restriction with its until"
+    assert client.get("/static/fraud_account.js").status_code == 200
+    missing = client.get("/fraud/accounts/nobody")
+    assert missing.status_code == 404 and "nobody" in missing.text
+
+
+def test_stored_open_alert_is_listed_and_acknowledged(client: TestClient) -> None:
+    with session_factory(console(client).engine).begin() as session:
+        add_finding(session, time=datetime.now(UTC) - timedelta(minutes=5), guard=Guard.FRAUD,
+                    kind="number-range", subject="acct-s", severity=Severity.HIGH,
+                    reason="40 different numbers in +25261234xxx")  # fmt: skip
+    operator = enrolled(client, "otto", Role.OPERATOR)
+    csrf = log_in(client, operator)
+    page = client.get("/fraud/alerts")
+    assert 'data-account="acct-s"' in page.text and "40 different numbers" in page.text
+    done = client.post("/fraud/alerts/ack", data={"csrf": csrf, "account": "acct-s"})
+    assert done.url.path == "/fraud/alerts" and 'data-account="acct-s"' not in done.text
+    assert 'id="recent-alerts"' in done.text and "40 different numbers" in done.text  # history stays
+
+
+def test_operator_lifts_a_number_block_from_its_row(client: TestClient) -> None:
+    _seed(get_service())
+    viewer = enrolled(client, "vera", Role.VIEWER)
+    viewer_csrf = log_in(client, viewer)
+    refused = client.post(
+        "/fraud/restrictions/unblock", data={"csrf": viewer_csrf, "destination": "+25261234567"}
+    )
+    assert refused.status_code == 403 and "25261234567" in get_service().engine.book.destinations
+    client.cookies.clear()
+    log_in(client, enrolled(client, "otto", Role.OPERATOR))
+    page = client.get("/fraud/restrictions")
+    csrf = csrf_of(page.text)
+    form = re.search(
+        r'action="/fraud/restrictions/unblock">\s*<input[^>]+>\s*<input[^>]+value="([^"]+)"', page.text
+    )
+    assert form is not None and form.group(1) == "+25261234567"  # the number block's row has its Lift button
+    done = client.post("/fraud/restrictions/unblock", data={"csrf": csrf, "destination": form.group(1)})
+    assert done.url.path == "/fraud/restrictions" and "Lifted the restriction of +25261234567" in done.text
+    assert "number +25261234567 blocked" not in done.text
+    assert not get_service().authorize("anyone", "+25261234567").reason.startswith("destination")
+    assert get_service().engine.book.level("acct/7", time.time()) == 2  # the account's restriction stays
+    again = client.post("/fraud/restrictions/unblock", data={"csrf": csrf, "destination": "+25261234567"})
+    assert again.status_code == 404 and "is not blocked" in again.text
+    bad = client.post("/fraud/restrictions/unblock", data={"csrf": csrf, "destination": "+2526x"})
+    assert bad.status_code == 422 and "E.164" in bad.text
+    assert ("otto", "fraud.lift", "+25261234567", "ok") in _audit(client)

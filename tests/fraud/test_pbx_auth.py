@@ -108,3 +108,17 @@ def test_console_authorize_does_not_touch_the_console_database(tmp_path: Path) -
         by_authorize = [sql for sql in statements if "console_" in sql]
         http.get("/api/v1/fraud/restrictions")  # an operator route: the console looks the token up
         assert by_authorize == [] and any("console_" in sql for sql in statements)
+
+
+def test_request_token_takes_bearer_basic_or_the_url_token_without_mod_json_cdr_tail() -> None:
+    import base64
+
+    from phonewarden.fraud.pbx_auth import basic_password, request_token
+
+    basic = "Basic " + base64.b64encode(b"fs1:pwpbx_secret").decode()
+    assert basic_password(basic) == "pwpbx_secret"
+    assert basic_password("Basic !!notbase64") == "" and basic_password("Bearer x") == ""
+    assert request_token(basic, None) == "pwpbx_secret"
+    assert request_token("Bearer pwpbx_a", "pwpbx_b") == "pwpbx_a"
+    assert request_token("", "pwpbx_b?uuid=3e1f2a4c-7d") == "pwpbx_b"
+    assert request_token("", None) == ""

@@ -6,9 +6,17 @@ from phonewarden.fraud.restrictions import RestrictionBook
 from phonewarden.fraud.settings import FraudSettings
 
 
-def _alert(severity: str, detector: str = "baseline", reason: str = "x", destination: str = "") -> Alert:
+def _alert(
+    severity: str, detector: str = "baseline", reason: str = "x", destination: str = "", chained: bool = False
+) -> Alert:
     return Alert(
-        time=1000.0, account="a", detector=detector, severity=severity, reason=reason, destination=destination
+        time=1000.0,
+        account="a",
+        detector=detector,
+        severity=severity,
+        reason=reason,
+        destination=destination,
+        chained=chained,
     )
 
 
@@ -16,10 +24,11 @@ def test_critical_restricts_at_once_and_chain_goes_to_level_3() -> None:
     policy = Policy(FraudSettings(), RestrictionBook())
     (restriction,) = policy.decide(_alert("critical"))
     assert (restriction.level, restriction.until) == (2, 1000.0 + 24 * 3600)
-    chained = Policy(FraudSettings(), RestrictionBook()).decide(
-        _alert("critical", reason="y; after shield finding")
-    )
+    chained = Policy(FraudSettings(), RestrictionBook()).decide(_alert("critical", chained=True))
     assert chained[0].level == 3
+    # The flag decides, not the wording of the reason.
+    worded = Policy(FraudSettings(), RestrictionBook()).decide(_alert("critical", reason="shield finding"))
+    assert worded[0].level == 2
 
 
 def test_high_needs_ack_else_level_1_after_timeout() -> None:

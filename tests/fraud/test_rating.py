@@ -35,6 +35,33 @@ def test_rating(rater: Rater, dialled: str, scope: str, number_type: str, risk: 
     assert (rating.scope, rating.number_type, rating.risk, rating.rate) == (scope, number_type, risk, rate)
 
 
+@pytest.mark.parametrize(
+    ("dialled", "e164", "country"),
+    [
+        ("0053512345678", "53512345678", "CU"),  # too long for Cuba's patterns: still Cuba
+        ("003712123456", "3712123456", "LV"),
+        ("0044207946000", "44207946000", "GB"),
+        ("00255999", "255999", "TZ"),
+        ("0099912345", "99912345", ""),  # no such country code: phonenumbers refuses it
+        ("+999123", "999123", ""),
+    ],
+)
+def test_invalid_numbers_abroad_stay_international(
+    rater: Rater, dialled: str, e164: str, country: str
+) -> None:
+    rating = rater.rate(dialled)
+    assert (rating.scope, rating.international) == ("invalid", True)
+    assert (rating.e164, rating.country) == (e164, country)
+    assert rating.risk in ("medium", "high")
+
+
+def test_home_numbers_are_not_international_valid_or_not(rater: Rater) -> None:
+    assert not rater.rate("030123456").international
+    assert not rater.rate("0301").international and rater.rate("0301").scope == "invalid"
+    assert not rater.rate("+4930123456").international
+    assert not rater.rate("112").international and not rater.rate("1001").international
+
+
 def test_cost_is_rate_times_minutes(rater: Rater) -> None:
     assert rater.cost("00252612345678", 90) == pytest.approx(1.20 * 1.5)
 
@@ -79,9 +106,15 @@ def test_one_regex_pass_rates_like_three_phonenumbers_calls(prefix: str, digits:
         e164, region, kind, valid = _reference(rater, dialled)
     except phonenumbers.NumberParseException:
         assert rating.scope == "invalid"
+        # after "+" or the international prefix "00" it is international all the same
+        assert rating.international == dialled.startswith(("+", "00"))
         return
+    code = phonenumbers.parse(dialled, rater.region).country_code
+    if not valid and not region:  # an invalid number: its country code's main region
+        region = phonenumbers.region_code_for_country_code(code or 0).replace("ZZ", "")
     assert rating.e164 == e164 and rating.country == region and rating.number_type == kind
     assert (rating.scope != "invalid") == valid
+    assert rating.international == (code != 49)
 
 
 def test_long_numbers_skip_the_emergency_check_only_beyond_the_longest_emergency_number() -> None:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from phonewarden.fraud.cdr import CdrFormatError
+from phonewarden.fraud.cdr import CdrFormatError, CdrRowError
 from phonewarden.fraud.readers import ReadReport, detect_format, read_cdrs
 from phonewarden.fraud.settings import FraudSettings
 
@@ -122,3 +122,38 @@ def test_kamailio_acc_csv_export_with_header(tmp_path: Path) -> None:
     )
     (cdr,) = _read_path(path)
     assert (cdr.account, cdr.billsec) == ("1001", 90.0)
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt"),
+    [
+        ("asterisk-18.csv", "asterisk"),
+        ("asterisk-cel.csv", "asterisk-cel"),
+        ("kamailio-acc.log", "kamailio-acc"),
+        ("freeswitch.csv", "freeswitch-csv"),
+        ("generic.csv", "generic-csv"),
+    ],
+)
+def test_line_reader_gives_what_the_file_reader_gives(name: str, fmt: str) -> None:
+    from phonewarden.fraud.readers import LineReader
+
+    settings = FraudSettings(
+        generic_fields={"account": "customer", "destination": "called", "end": "hangup", "billsec": "seconds"}
+    )
+    whole = list(read_cdrs(DATA / name, settings, ReadReport()))
+    reader = LineReader(fmt, settings)
+    lines = (DATA / name).read_text().splitlines()
+    got = []
+    for number, line in enumerate(lines, start=1):
+        if number == 1 and reader.start_file(line):
+            continue
+        try:
+            cdr = reader.convert(line)
+        except CdrRowError:
+            continue
+        if cdr is not None:
+            got.append(cdr)
+    assert [(c.account, c.destination, c.end, c.billsec) for c in got] == [
+        (c.account, c.destination, c.end, c.billsec) for c in whole
+    ]
+    assert whole

@@ -54,3 +54,29 @@ def test_errors_say_what_is_missing() -> None:
 def test_fuzz_push_body_raises_only_row_errors(body: bytes, content_type: str) -> None:
     with contextlib.suppress(CdrRowError):
         freeswitch_json_cdr(decode_push_body(body, content_type))
+
+
+def test_b_legs_are_skipped() -> None:
+    from phonewarden.fraud.readers_json import is_b_leg, json_object_cdr
+
+    a_leg = decode_push_body(DOCUMENT.encode(), "application/json")
+    assert not is_b_leg(a_leg) and json_object_cdr(a_leg, None) is not None
+    by_variable = {**a_leg, "variables": {**a_leg["variables"], "originating_leg_uuid": "3e1f2a4c-7d"}}
+    profile = {
+        "caller_profile": {"destination_number": "1", "originator": {"originator_caller_profiles": []}}
+    }
+    by_profile = {**a_leg, "callflow": [profile]}
+    assert json_object_cdr(by_variable, None) is None and json_object_cdr(by_profile, None) is None
+    # The A leg of a bridge names its peer as "originatee": still the call.
+    a_bridged = {
+        **a_leg,
+        "callflow": [{"caller_profile": {"originatee": {"originatee_caller_profiles": []}}}],
+    }
+    assert not is_b_leg(a_bridged)
+
+
+def test_the_sip_call_id_is_the_call_id_when_there_is_one() -> None:
+    document = decode_push_body(DOCUMENT.encode(), "application/json")
+    assert freeswitch_json_cdr(document).call_id == "3e1f2a4c-7d"
+    document["variables"]["sip_call_id"] = "abc%40pbx"
+    assert freeswitch_json_cdr(document).call_id == "abc@pbx"

@@ -91,3 +91,52 @@ def test_lift_from_the_cli_reaches_the_running_service(db: Engine) -> None:
     assert service.sync_lifts() == 1
     assert service.authorize("acme", "0088213456789").allow
     assert [(e.action, e.actor) for e in service.engine.book.audit][-1] == ("lift", "ops")
+
+
+def _wangiri(service: FraudService, lure: str = "0018765550123", shop: str = "shop") -> None:
+    import time
+
+    now = time.time()
+    service.ingest(
+        [
+            Cdr(account=f"{shop}-{n}", destination=lure, start=now - 90 + n, end=now - 60 + n, billsec=30)
+            for n in range(4)
+        ]
+    )
+
+
+def test_number_block_is_lifted_by_number_not_by_account_star(db: Engine) -> None:
+    from phonewarden.fraud.service import lift_in_store
+
+    service = FraudService(FraudSettings(), db)
+    _wangiri(service)
+    _wangiri(service, "0018095550123", "store")  # a second lure, blocked too
+    restarted = FraudService(FraudSettings(), db)
+    assert not restarted.authorize("anyone", "+18765550123").allow
+    assert not lift_in_store(db, "*", "ops", time_now())  # "*" is every block's account: lifts none
+    assert not FraudService(FraudSettings(), db).authorize("anyone", "+18765550123").allow
+    assert restarted.lift_destination("18765550123", "alice")
+    assert restarted.authorize("anyone", "+18765550123").allow
+    assert not restarted.lift_destination("18765550123", "alice")
+    again = FraudService(FraudSettings(), db)  # the lift is stored; the other block stays
+    assert again.authorize("anyone", "+18765550123").allow
+    assert not again.authorize("anyone", "+18095550123").allow
+    with Session(db) as session:
+        actions = [(a.action, a.actor) for a in session.scalars(select(FraudAudit).order_by(FraudAudit.id))]
+    assert ("unblock-destination", "alice") in actions
+
+
+def test_number_unblocked_from_the_cli_reaches_the_running_service(db: Engine) -> None:
+    from phonewarden.fraud.service import lift_destination_in_store
+
+    service = FraudService(FraudSettings(), db)
+    _wangiri(service)
+    assert service.sync_lifts() == 0 and not service.authorize("x", "+18765550123").allow
+    assert lift_destination_in_store(db, "18765550123", "ops", time_now())
+    assert service.sync_lifts() == 1 and service.authorize("x", "+18765550123").allow
+
+
+def time_now() -> float:
+    import time
+
+    return time.time()

@@ -132,3 +132,48 @@ def test_account_table_answers_like_the_ttl_map_it_inlines(ops: list[tuple[str, 
         else:
             assert fast.get(key, now) is plain.get(key, now)
     assert fast.items(now) == plain.items(now) and fast.evictions == plain.evictions
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 3600), st.integers(0, 4 * 3600)), min_size=1, max_size=30),
+    st.sampled_from([300, 900, 3600, 86400]),
+)
+def test_a_call_counts_only_its_overlap_with_the_window(calls: list[tuple[int, int]], seconds: int) -> None:
+    """Each call adds to a window what it ran inside it (from the window's first whole minute, as
+    `recent` counts); here every call is listed as long (`long_after=0`)."""
+    window = Window(86400, long_after=0.0)
+    now = 0
+    for gap, length in calls:
+        now += gap
+        window.add(float(now), length / 60, length / 60, 0.0, float(length))
+    oldest_minute = (now - seconds) // 60  # `recent` keeps minutes after this one
+    expected = 0.0
+    t = 0
+    for gap, length in calls:
+        t += gap
+        begin = max(t - length, (oldest_minute + 1) * 60, (now - 86400) // 60 * 60 + 60)
+        expected += max(0, t - begin) / 60 if length else 0.0
+    got = window.recent(seconds, float(now))
+    ends = [sum(gap for gap, _ in calls[: i + 1]) for i in range(len(calls))]
+    assert abs(got.minutes - expected) < 1e-6
+    assert got.calls == sum(1 for end in ends if end // 60 > oldest_minute)  # in its last minute
+
+
+def test_take_undoes_add() -> None:
+    window = Window(86400)
+    window.add(600.0, 1.0, 1.0, 0.0)
+    window.add(4000.0, 20.0, 20.0, 5.0, 1200.0)  # a 20-minute call: listed as long
+    window.take(4000.0, 20.0, 20.0, 5.0, 1200.0)
+    sums = window.recent(86400, 4000.0)
+    assert abs(sums.cost - 1.0) < 1e-9 and sums.calls == 1 and abs(sums.risky) < 1e-9
+
+
+def test_short_calls_count_whole_long_ones_from_the_window_start() -> None:
+    window = Window(86400)  # long_after 300 s
+    window.add(7200.0, 2.0, 4.0, 0.0, 240.0)  # 4 minutes: counted whole wherever it began
+    window.add(7200.0, 13.0, 130.0, 0.0, 7800.0)  # 130 minutes: only its last 5 in the last 5
+    last_five = window.recent(300, 7200.0)  # minutes 116-120: the window begins at 6960 s
+    assert abs(last_five.minutes - (4.0 + 4.0)) < 1e-9 and last_five.calls == 2
+    assert abs(window.recent(86400, 7200.0).minutes - 134.0) < 1e-9
+    assert window.minutes == 134.0  # the running total stays an upper bound

@@ -25,8 +25,9 @@ from phonewarden.fraud.engine import FraudEngine
 from phonewarden.fraud.findings import ShieldFinding, shield_findings
 from phonewarden.fraud.pbx_auth import digest, new_token
 from phonewarden.fraud.readers import FORMATS, ReadReport, read_cdrs
-from phonewarden.fraud.records import Summary
-from phonewarden.fraud.service import lift_in_store
+from phonewarden.fraud.records import Restriction, Summary
+from phonewarden.fraud.restrictions import destination_digits
+from phonewarden.fraud.service import lift_destination_in_store, lift_in_store
 from phonewarden.settings import Settings
 from phonewarden.wire.traffic import TrafficDecoder
 
@@ -99,7 +100,7 @@ def replay(
         from phonewarden.store.engine import make_engine
 
         db = make_engine(settings.database_url)
-        findings = list(shield_findings(db))
+        findings = list(shield_findings(db, rules=settings.fraud.live_accounts))
         db.dispose()
     report = ReadReport()
     console = Console(stderr=False, highlight=False)
@@ -159,8 +160,18 @@ def _print(output: Any, as_json: bool, console: Console, write: Any) -> None:
         console.print(f"summary: {record}", markup=False)
 
 
+def _json_lines(records: list[dict[str, Any]]) -> None:
+    import msgspec
+
+    sys.stdout.buffer.write(b"".join(msgspec.json.encode(record) + b"\n" for record in records))
+    sys.stdout.flush()
+
+
 @app.command()
-def restrictions(ctx: typer.Context) -> None:
+def restrictions(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines `restriction` records")] = False,
+) -> None:
     """Active restrictions in the store (written by the running guard)."""
     from sqlalchemy import select
     from sqlalchemy.orm import Session
@@ -169,48 +180,84 @@ def restrictions(ctx: typer.Context) -> None:
     from phonewarden.store.engine import make_engine
 
     db = make_engine(_settings(ctx).database_url)
-    table = Table("account", "destination", "level", "until", "actor", "reason")
     with Session(db) as session:
         rows = session.scalars(select(FraudRestriction).where(FraudRestriction.lifted_at.is_(None)))
-        for row in rows:
-            if row.until.timestamp() > time.time():
-                table.add_row(
-                    row.account,
-                    row.destination,
-                    str(row.level),
-                    iso_time(row.until.timestamp()),
-                    row.actor,
-                    row.reason,
-                )
+        active = [row for row in rows if row.until.timestamp() > time.time()]
     db.dispose()
+    if as_json:
+        _json_lines([_restriction_json(row) for row in active])
+        return
+    table = Table("account", "destination", "level", "until", "actor", "reason")
+    for row in active:
+        table.add_row(
+            row.account,
+            row.destination,
+            str(row.level),
+            iso_time(row.until.timestamp()),
+            row.actor,
+            row.reason,
+        )
     Console().print(table)
+
+
+def _restriction_json(row: Any) -> dict[str, Any]:
+    return Restriction(
+        time=row.time.timestamp(), account=row.account, level=row.level, until=row.until.timestamp(),
+        reason=row.reason, actor=row.actor, destination=row.destination,
+    ).to_json()  # fmt: skip
 
 
 @app.command()
 def lift(
     ctx: typer.Context,
-    account: str,
+    account: Annotated[str | None, typer.Argument(help="the restricted account")] = None,
+    destination: Annotated[
+        str | None, typer.Option(help="instead: a blocked number, as listed (+E.164), e.g. +18765550123")
+    ] = None,
     by: Annotated[str | None, typer.Option(help="who lifts it (audit trail)")] = None,
 ) -> None:
-    """Lift an account's restriction in the store; a running `serve` applies it within 5 s."""
+    """Lift an account's restriction or a number block in the store; a running `serve` applies it
+    within 5 s."""
     from phonewarden.store.engine import make_engine
 
+    if (account is None) == (destination is None):
+        raise typer.BadParameter("give an ACCOUNT or --destination NUMBER, not both", param_hint="ACCOUNT")
+    if destination is not None:
+        try:
+            digits = destination_digits(destination)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--destination") from None
     db = make_engine(_settings(ctx).database_url)
-    done = lift_in_store(db, account, by or getpass.getuser(), time.time())
+    actor = by or getpass.getuser()
+    if destination is not None:
+        done = lift_destination_in_store(db, digits, actor, time.time())
+        what = f"+{digits}"
+    else:
+        assert account is not None
+        done = lift_in_store(db, account, actor, time.time())
+        what = account
     db.dispose()
     if not done:
-        typer.secho(f"{account}: no active restriction", fg=typer.colors.YELLOW, err=True)
+        missing = "not blocked" if destination is not None else "no active restriction"
+        typer.secho(f"{what}: {missing}", fg=typer.colors.YELLOW, err=True)
         raise typer.Exit(1)
-    typer.echo(f"{account}: restriction lifted")
+    typer.echo(f"{what}: {'block' if destination is not None else 'restriction'} lifted")
 
 
 @app.command()
 def accounts(
     ctx: typer.Context,
-    files: Annotated[list[Path], typer.Argument(help="CDR files to profile")],
+    files: Annotated[
+        list[Path] | None, typer.Argument(help="CDR files to profile; none: the store's last 7 days")
+    ] = None,
     fmt: Annotated[str | None, typer.Option("--format")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one object per account")] = False,
 ) -> None:
-    """Per-account profile learned from CDR files: calls, cost, countries, warm-up done."""
+    """Per-account profile: from CDR files (calls, cost, countries, warm-up done), or without files the
+    accounts the running guard stored in the last 7 days (calls, cost, level, warm, last call)."""
+    if not files:
+        _stored_accounts(_settings(ctx), as_json)
+        return
     engine = FraudEngine(_settings(ctx).fraud)
     report = ReadReport()
     try:
@@ -220,16 +267,58 @@ def accounts(
     except CdrFormatError as exc:
         typer.secho(f"phonewarden fraud accounts: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
+    profiles: list[dict[str, Any]] = [
+        {
+            "account": name,
+            "calls": state.calls,
+            "cost": round(state.total_cost, 2),
+            "countries": sorted(state.countries),
+            "warm": engine.detector.warm(state, engine.now),
+        }
+        for name, state in engine.detector.accounts.items(engine.now)
+    ]
+    if as_json:
+        _json_lines(profiles)
+        return
     table = Table("account", "calls", "cost", "countries", "warm")
-    for name, state in engine.detector.accounts.items(engine.now):
-        table.add_row(
-            name,
-            str(state.calls),
-            f"{state.total_cost:.2f}",
-            " ".join(sorted(state.countries)),
-            "yes" if engine.detector.warm(state, engine.now) else "no",
-        )
+    for p in profiles:
+        warm = "yes" if p["warm"] else "no"
+        table.add_row(p["account"], str(p["calls"]), f"{p['cost']:.2f}", " ".join(p["countries"]), warm)
     Console().print(table)
+
+
+def _stored_accounts(settings: Settings, as_json: bool) -> None:
+    """The store's view: what the running guard summed per hour (its last FLUSH_SECONDS may be missing)."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from phonewarden.fraud.service import FLUSH_SECONDS, FraudService
+    from phonewarden.fraud.views import ACCOUNT_DAYS, account_rows
+    from phonewarden.store.engine import make_engine
+
+    db = make_engine(settings.database_url)
+    try:
+        rows = account_rows(FraudService(settings.fraud, db), db, time.time())
+    except (OperationalError, ProgrammingError) as exc:
+        message = f"phonewarden fraud accounts: cannot read the store ({exc.orig}): `phonewarden db upgrade`"
+        typer.secho(message, fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    finally:
+        db.dispose()
+    records = [{**row, "last_call": iso_time(row["last_call"])} for row in rows]
+    if as_json:
+        _json_lines(records)
+        return
+    table = Table("account", "calls", "cost", "level", "warm", "last call (UTC)")
+    for r in records:
+        warm = "yes" if r["warm"] else "no"
+        cost, level = f"{r['cost']:.2f}", str(r["level"])
+        table.add_row(r["account"], str(r["calls"]), cost, level, warm, r["last_call"])
+    Console().print(table)
+    typer.echo(
+        f"{len(records)} accounts with calls in the last {ACCOUNT_DAYS} days, as the running guard stored "
+        f"them (every {FLUSH_SECONDS:.0f} s); CDR files given as arguments are profiled instead.",
+        err=True,
+    )
 
 
 @app.command("pbx-token")

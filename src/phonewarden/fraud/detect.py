@@ -4,6 +4,8 @@ and which calls. State is bounded: per-account state and every keyed table live 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from phonewarden.core.windows import DistinctCounter, TtlMap
 from phonewarden.fraud.cdr import Cdr
 from phonewarden.fraud.rating import Rater, Rating
@@ -12,6 +14,7 @@ from phonewarden.fraud.settings import FraudSettings, WindowLimit
 from phonewarden.fraud.state import HOURS_PER_WEEK, AccountState, AccountTable, Sums, Window
 
 DAY = 86400.0
+MAX_OLD_NUMBERS = 500_000
 # One first call to a new country only asks for a look; restriction needs spend, repetition or a chain.
 RISKY = frozenset({"medium", "high"})
 RISK_SEVERITY = {"none": "low", "low": "low", "medium": "low", "high": "medium"}
@@ -43,10 +46,14 @@ class FraudDetector:
         self.ranges: DistinctCounter[tuple[str, str], str] = DistinctCounter(
             settings.sequential_window_s, 200_000, settings.range_distinct_limit + 1
         )
+        # Wangiri: low-risk numbers need twice the accounts; a number counts as new for two windows.
+        self.wangiri_low_risk_accounts = 2 * settings.wangiri_accounts
+        self.wangiri_new_s = 2 * settings.wangiri_window_s
         self.callers: DistinctCounter[str, str] = DistinctCounter(
-            settings.wangiri_window_s, 100_000, settings.wangiri_accounts + 1
+            settings.wangiri_window_s, 100_000, self.wangiri_low_risk_accounts + 1
         )
         self.known_numbers: TtlMap[str, float] = TtlMap(30 * DAY, 500_000)
+        self.old_numbers: set[str] = set()  # numbers abroad first seen more than two Wangiri windows ago
         self.flagged: TtlMap[str, str] = TtlMap(DAY, 100_000)  # subject -> shield finding reason
         self.alerted: TtlMap[tuple[str, str], float] = TtlMap(settings.alert_repeat_s, 200_000)
         self.cdrs = 0
@@ -92,9 +99,12 @@ class FraudDetector:
         state.calls += 1
         state.total_cost += cost
         state.last_seen = now
-        state.window.add(now, cost, minutes, cost if rating.risk in RISKY else 0.0)
-        alerts: list[Alert] = []
         window = state.window
+        risky = cost if rating.risk in RISKY else 0.0
+        if billsec > window.long_after:  # Window.add, inlined: most calls are short
+            window.add_long(now, cost, minutes, risky, billsec)
+        window.add_short(now, cost, minutes, risky)
+        alerts: list[Alert] = []
         if window.cost > self.quiet_cost or window.minutes > self.quiet_minutes:
             self._spend(cdr, state, alerts)  # else neither a fixed limit nor the baseline can be near
         if rating.e164:
@@ -122,23 +132,37 @@ class FraudDetector:
         return alerts
 
     def over_limit(
-        self, state: AccountState, now: float, extra_cost: float = 0.0
+        self,
+        state: AccountState,
+        now: float,
+        extra_cost: float = 0.0,
+        running: Sequence[tuple[float, float]] = (),
     ) -> tuple[WindowLimit, Sums] | None:
-        """The shortest fixed window whose cost or minutes limit is broken, with its sums, or None."""
+        """The shortest fixed window whose cost or minutes limit is broken, with its sums, or None.
+
+        `running`: calls still open as (answered at, price per minute); each adds only what it cost
+        inside the window, as a finished call does. `extra_cost` is added to every window whole."""
         window = state.window
-        if window.cost + extra_cost <= self.smallest_cost and window.minutes <= self.smallest_minutes:
+        most = extra_cost
+        if running:
+            most += sum(rate * (now - answered) / 60.0 for answered, rate in running)
+        if window.cost + most <= self.smallest_cost and window.minutes <= self.smallest_minutes:
             return None  # no shorter window can hold more than the longest one
         bound = state.last_hour_bound(now)
         for limit in self.limits:
+            extra = most
+            if running:
+                span = limit.seconds
+                extra = extra_cost + sum(rate * min(now - start, span) / 60.0 for start, rate in running)
             if (
                 limit.seconds <= 3600
                 and bound is not None
-                and bound[0] + extra_cost <= limit.max_cost
+                and bound[0] + extra <= limit.max_cost
                 and bound[1] <= limit.max_minutes
             ):
                 continue  # even the last two clock hours together stay within this limit
             sums = window.recent(limit.seconds, now)
-            if sums.cost + extra_cost > limit.max_cost or sums.minutes > limit.max_minutes:
+            if sums.cost + extra > limit.max_cost or sums.minutes > limit.max_minutes:
                 return limit, sums
         return None
 
@@ -194,17 +218,19 @@ class FraudDetector:
         self, cdr: Cdr, rating: Rating, state: AccountState, cost: float, alerts: list[Alert]
     ) -> None:
         now, number = cdr.end, rating.e164
-        if rating.scope == "international" and rating.country not in state.countries:
+        international = rating.international  # valid or not: an unknown range still costs
+        if international and rating.country not in state.countries:
             if len(state.countries) < 200:
                 state.countries.add(rating.country)
             if self.warm(state, now):
                 severity = RISK_SEVERITY[rating.risk]
+                country = rating.country or "an unknown country code"
                 self._alert(
                     alerts,
                     cdr,
                     "new-country",
                     severity,
-                    f"first call to {rating.country} from this account: {_where(rating)}",
+                    f"first call to {country} from this account: {_where(rating)}",
                     cost,
                     number,
                 )
@@ -230,7 +256,7 @@ class FraudDetector:
                 cost,
                 number,
             )
-        if rating.scope == "international" and len(number) > 6:
+        if international and len(number) > 6:
             block = number[:-3]
             distinct = self.ranges.add((cdr.account, block), number, now)
             if distinct >= self.settings.range_distinct_limit:
@@ -244,19 +270,28 @@ class FraudDetector:
                     cost,
                     number,
                 )
-            if rating.risk in ("medium", "high") or rating.number_type == "premium_rate":
-                self._wangiri(cdr, rating, cost, alerts)
+        if international and number not in self.old_numbers:  # known for long: no new lure
+            self._wangiri(cdr, rating, cost, alerts)
 
     def _wangiri(self, cdr: Cdr, rating: Rating, cost: float, alerts: list[Alert]) -> None:
+        """Many accounts calling one number that appeared only lately: call-backs to a missed-call lure.
+        Every international number counts (lures use ordinary-looking ranges too, e.g. UK personal
+        numbers); low-risk ones need twice as many accounts, since a new hotline also draws callers."""
         number = rating.e164
         now = cdr.end
         first = self.known_numbers.get(number, now)
         if first is None:
             first = now
             self.known_numbers.set(number, now, now)
+        elif now - first > self.wangiri_new_s:
+            if len(self.old_numbers) >= MAX_OLD_NUMBERS:
+                self.old_numbers.clear()
+            self.old_numbers.add(number)
+            return
         accounts = self.callers.add(number, cdr.account, now)
-        rare = now - first <= 2 * self.settings.wangiri_window_s
-        if rare and accounts >= self.settings.wangiri_accounts:
+        risky = rating.risk in RISKY or rating.number_type == "premium_rate"
+        needed = self.settings.wangiri_accounts if risky else self.wangiri_low_risk_accounts
+        if accounts >= needed:
             self._alert(
                 alerts,
                 cdr,
@@ -270,13 +305,18 @@ class FraudDetector:
             )
 
     def _chain(self, cdr: Cdr, alerts: list[Alert]) -> None:
-        for subject in (cdr.account, cdr.source, cdr.source_ip):
+        """Alerts on an account, user, endpoint or address the shield flagged within a day are `chained`:
+        medium and high go up one severity, and a chained critical restricts harder (policy)."""
+        account = cdr.account
+        endpoint = account.rpartition("/")[2] if "/" in account else ""  # PJSIP/1001 -> the SIP user
+        for subject in (account, endpoint, cdr.source, cdr.source_ip):
             finding = self.flagged.get(subject, cdr.end) if subject else None
             if finding is not None:
                 for alert in alerts:
+                    alert.chained = True
                     if alert.severity in ("medium", "high"):
                         alert.severity = raise_severity(alert.severity)
-                        alert.reason += f"; after shield finding on {subject}: {finding}"
+                    alert.reason += f"; after shield finding on {subject}: {finding}"
                 return
 
     def _alert(

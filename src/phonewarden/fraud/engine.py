@@ -30,6 +30,7 @@ class FraudEngine:
         self.rater = rater or Rater(settings)
         self.detector = FraudDetector(settings, self.rater)
         self.live = LiveCalls(self.detector)
+        self.live.book_estimates = True  # a hung-up call counts at once; its CDR replaces the estimate
         self.live_accounts = LiveAccounts(settings.live_accounts)
         self.book = RestrictionBook()
         self.policy = Policy(settings, self.book)
@@ -62,6 +63,7 @@ class FraudEngine:
         return out + list(decided)
 
     def on_cdr(self, cdr: Cdr) -> list[Output]:
+        self.live.reconcile(cdr)  # the CDR replaces its call's live estimate
         end = cdr.end
         if end > self.now:
             self.now = end
@@ -83,7 +85,8 @@ class FraudEngine:
     def on_call_end(self, call_id: str, now: float) -> list[Output]:
         out = self._advance(now)
         self.live.hangup(call_id, now)
-        return out
+        booked = self.live.take_booked()
+        return out + self._decide(booked) if booked else out
 
     def on_sip(self, record: Any, account_header: str = "from_user") -> list[Output]:
         """A kernel NetworkRecord of type sip: INVITE -> 200 OK -> BYE/CANCEL drive the live calls.

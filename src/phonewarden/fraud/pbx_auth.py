@@ -9,6 +9,8 @@ with every digest in constant time. With no token configured, loopback clients a
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import hashlib
 import hmac
@@ -44,6 +46,29 @@ def bearer(authorization: str) -> str:
     return value.strip() if scheme.lower() == "bearer" else ""
 
 
+def basic_password(authorization: str) -> str:
+    """The password of HTTP Basic credentials (`user:token`): what FreeSWITCH's `cred` param sends."""
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() != "basic":
+        return ""
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return ""
+    return decoded.partition(":")[2]
+
+
+def request_token(authorization: str, query_token: str | None) -> str:
+    """The PBX token of a request: Bearer, else the Basic password, else `?token=`.
+
+    mod_json_cdr appends `?uuid=<uuid>` to its configured URL whatever it holds, so `...?token=X`
+    arrives as the value `X?uuid=...`: that tail is cut off (tokens never contain `?`)."""
+    given = bearer(authorization) or basic_password(authorization)
+    if given:
+        return given
+    return (query_token or "").partition("?")[0]
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """`pbx`: who was let in (a token's name, or "loopback"); else `status` and `detail` say why not."""
@@ -69,7 +94,7 @@ class PbxTokens:
                 return Verdict("loopback")
             return Verdict(None, 403, "requests from other hosts need a token from [fraud] pbx_tokens")
         if not token:
-            return Verdict(None, 401, "missing PBX token (Authorization: Bearer, or ?token=)")
+            return Verdict(None, 401, "missing PBX token (Authorization: Bearer or Basic, or ?token=)")
         given = hashlib.sha256(token.encode()).digest()
         found = None
         for name, expected in self._digests:  # no early exit: the time does not depend on the match

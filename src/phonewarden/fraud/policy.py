@@ -48,7 +48,7 @@ class Policy:
                 decided.append(block)
             return decided
         if alert.severity == "critical":
-            level = 3 if "shield finding" in alert.reason else 2
+            level = 3 if alert.chained else 2
             restriction = self._restriction(alert, level, f"{alert.detector}: {alert.reason}")
             if self.book.apply(restriction):
                 decided.append(restriction)

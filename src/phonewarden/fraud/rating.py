@@ -8,6 +8,7 @@ cached per dialled string: a PBX dials the same numbers again and again.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,10 +52,9 @@ class Rating:
     risk: str  # none | low | medium | high
     rate: float  # per minute
     label: str = ""
-
-    @property
-    def international(self) -> bool:
-        return self.scope == "international"
+    # Dialled to another country code, valid or not: phonenumbers' patterns lag behind new ranges, and
+    # an attacker's number need not be "valid" to be routed and paid for. Restrictions use this flag.
+    international: bool = False
 
 
 def _rows(path: Path, columns: int) -> list[tuple[int, list[str]]]:
@@ -133,6 +133,10 @@ class Rater:
         self._rate_lengths = _lengths(self.rates)
         self._risk_lengths = _lengths(self.risks)
         self._emergency_len = _emergency_max_length(self.region)
+        # The home region's international call prefix ("00", "011", ...): numbers phonenumbers cannot
+        # parse are still international when dialled with it.
+        idd = PhoneMetadata.metadata_for_region(self.region)
+        self._idd = re.compile(idd.international_prefix if idd and idd.international_prefix else "00")
         # Ratings by dialled string; the per-CDR path reads it directly and calls `rate` on a miss.
         self.ratings: dict[str, Rating] = {}
 
@@ -164,7 +168,7 @@ class Rater:
         try:
             number = phonenumbers.parse(text, self.region)
         except NumberParseException:
-            return Rating("", "", "invalid", "unknown", "medium", self.rates["default:international"])
+            return self._unparsed(text)
         digits = f"{number.country_code}{number.national_number}"
         country = phonenumbers.region_code_for_number(number) or ""
         # number_type is UNKNOWN exactly when is_valid_number is False (both match the national
@@ -177,8 +181,27 @@ class Rater:
         else:
             number_type = TYPE_NAMES.get(kind, "unknown")
         national = number.country_code == self.home_code
-        scope = "national" if national else "international"
-        return self._price(digits, country, scope if valid else "invalid", number_type, national)
+        if not valid:
+            scope = "invalid"
+            if not country:  # the country code still says where it goes: its main region
+                main = phonenumbers.region_code_for_country_code(number.country_code or 0)
+                country = "" if main == "ZZ" else main
+        else:
+            scope = "national" if national else "international"
+        return self._price(digits, country, scope, number_type, national)
+
+    def _unparsed(self, text: str) -> Rating:
+        """A number phonenumbers refuses (unknown country code, too short): international when it
+        starts with "+" or the international prefix, then its digits are kept for blocks and counts."""
+        rate = self.rates["default:international"]
+        if text.startswith("+"):
+            digits = text[1:]
+        else:
+            idd = self._idd.match(text)
+            if idd is None:
+                return Rating("", "", "invalid", "unknown", "medium", rate)
+            digits = text[idd.end() :]
+        return Rating(digits.replace("+", ""), "", "invalid", "unknown", "medium", rate, "", True)
 
     def _price(self, digits: str, country: str, scope: str, number_type: str, national: bool) -> Rating:
         prefix = _longest(self.rates, digits, self._rate_lengths)  # type: ignore[arg-type]
@@ -200,4 +223,4 @@ class Rater:
         elif scope == "international" and risk == "none":
             risk = "low"
         label = label or (self.labels.get(prefix, "") if prefix else "")
-        return Rating(digits, country, scope, number_type, risk, rate, label)
+        return Rating(digits, country, scope, number_type, risk, rate, label, not national)

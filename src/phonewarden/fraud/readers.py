@@ -169,6 +169,86 @@ def read_text(
     report.rows += rows
 
 
+class LineReader:
+    """Converts a growing CDR file line by line (fraud/cdr_follow.py), keeping what spans lines: the
+    CSV header of generic-csv and Kamailio acc exports, the INVITE/BYE pairs of Kamailio acc and the
+    events of one CEL call. JSON formats are read as JSON Lines (one object per line).
+    A quoted CSV field holding a line break is not supported here (none of the formats writes one)."""
+
+    def __init__(self, fmt: str, settings: FraudSettings) -> None:
+        if fmt not in FORMATS:
+            raise CdrFormatError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
+        self.fmt = fmt
+        self.settings = settings
+        self.local = LocalTimeParser(settings.cdr_timezone)
+        self.header: list[str] | None = None
+        self._converter: Any = None
+        self._syslog = False
+        self._pairer: KamailioAcc | None = None
+        self._generic: GenericCsv | None = None
+        if fmt == "asterisk":
+            self._converter = AsteriskCsv(self.local)
+        elif fmt == "freeswitch-csv":
+            self._converter = FreeswitchCsv(self.local)
+        elif fmt == "asterisk-custom":
+            self._converter = AsteriskCustom(self.local, settings.asterisk_custom_mapping)
+        elif fmt == "asterisk-cel":
+            self._converter = AsteriskCel(self.local, settings.asterisk_cel_mapping)
+        elif fmt in ("freeswitch-json", "generic-json"):
+            self._generic = _generic_for_json(self.local, settings)
+
+    @property
+    def needs_header(self) -> bool:
+        return self._converter is None and self.fmt in ("generic-csv", "kamailio-acc") and not self._syslog
+
+    def start_file(self, first_line: str, header: list[str] | None = None) -> bool:
+        """At the start of a file: True when `first_line` is a header (consumed). `header` restores
+        one saved before a restart (then no line is consumed)."""
+        if self.fmt == "kamailio-acc" and "ACC:" in first_line:
+            self._syslog = True
+            self._pairer = KamailioAcc(
+                self.settings.kamailio_account_field, self.settings.kamailio_destination_field
+            )
+            return False
+        if self.fmt not in ("generic-csv", "kamailio-acc"):
+            return False
+        consumed = header is None
+        row = header if header is not None else next(csv.reader([first_line.lstrip("\ufeff")]), [])
+        try:
+            self._converter = (
+                GenericCsv(self.local, row, self.settings.generic_fields)
+                if self.fmt == "generic-csv"
+                else _KamailioCsv(row, self.settings)
+            )
+        except CdrRowError as exc:
+            raise CdrFormatError(f"header: {exc}") from None
+        self.header = row
+        return consumed
+
+    def convert(self, line: str) -> Cdr | None:
+        """One line -> a CDR, or None (a blank line, half of a pair); raises CdrRowError."""
+        if not line.strip():
+            return None
+        if self._syslog:
+            assert self._pairer is not None
+            return self._pairer.from_fields(parse_kamailio_syslog(line)) if "ACC:" in line else None
+        if self.fmt in ("freeswitch-json", "generic-json"):
+            try:
+                document = msgspec.json.decode(line)
+            except msgspec.DecodeError as exc:
+                raise CdrRowError(f"not JSON: {exc}") from None
+            if not isinstance(document, dict):
+                raise CdrRowError("expected a JSON object")
+            return json_object_cdr(document, self._generic)
+        if self._converter is None:
+            raise CdrRowError("no header line read yet")
+        row = next(csv.reader([line]), [])
+        try:
+            return self._converter.convert(row)  # type: ignore[no-any-return]
+        except IndexError as exc:
+            raise CdrRowError(f"too few columns ({len(row)})") from exc
+
+
 class _KamailioCsv:
     def __init__(self, header: list[str], settings: FraudSettings) -> None:
         self.header = [name.strip().lower() for name in header]
@@ -221,6 +301,8 @@ def _json(
         except CdrRowError as exc:
             report.bad(f"{name}:{number}", str(exc))
             continue
+        if cdr is None:
+            continue  # a FreeSWITCH B leg: the A leg's document has the call
         cdr.origin, cdr.line = name, number
         report.cdrs += 1
         yield cdr

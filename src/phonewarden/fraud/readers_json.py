@@ -3,6 +3,11 @@
 mod_json_cdr POSTs to `url?uuid=...` either the raw JSON (`encode=false`, application/json), or
 `cdr=<url-encoded JSON>` (`encode=true`, form-urlencoded), or `cdr=<base64>` (`encode=base64`). With
 `encode-values` (the default) every value under `variables` is URL-encoded as well.
+
+With `log-b-leg` true mod_json_cdr also writes a document for every bridged B leg, which would count the
+call twice: B legs are skipped. A B leg is a channel with an originator (mod_json_cdr's own test,
+`switch_channel_get_originator_caller_profile`), which the document shows as an `originator` object in
+a callflow's `caller_profile`, and by the variable `originating_leg_uuid` that only B legs carry.
 """
 
 from __future__ import annotations
@@ -55,6 +60,21 @@ def _variable(variables: dict[str, Any], name: str) -> str:
     return unquote(str(value)) if value is not None else ""
 
 
+def is_b_leg(document: dict[str, Any]) -> bool:
+    """A mod_json_cdr document of the B leg of a bridge (the A leg's document has the call)."""
+    variables = document.get("variables")
+    if isinstance(variables, dict) and variables.get("originating_leg_uuid"):
+        return True
+    callflow = document.get("callflow")
+    flows = callflow if isinstance(callflow, list) else [callflow]
+    return any(
+        isinstance(flow, dict)
+        and isinstance(flow.get("caller_profile"), dict)
+        and isinstance(flow["caller_profile"].get("originator"), dict)
+        for flow in flows
+    )
+
+
 def freeswitch_json_cdr(document: dict[str, Any]) -> Cdr:
     """One mod_json_cdr document -> Cdr (times from *_epoch, destination from the first caller profile)."""
     variables = document.get("variables")
@@ -79,15 +99,17 @@ def freeswitch_json_cdr(document: dict[str, Any]) -> Cdr:
     ) or _variable(variables, "sip_req_user")
     return Cdr(
         account=account, destination=destination, start=start, end=end, billsec=billsec,
-        source=caller, call_id=_variable(variables, "uuid"),
+        # the SIP Call-ID, as the live-call feed saw the INVITE; the channel uuid when there is none
+        source=caller, call_id=_variable(variables, "sip_call_id") or _variable(variables, "uuid"),
         source_ip=_variable(variables, "sip_network_ip"),
     )  # fmt: skip
 
 
-def json_object_cdr(document: dict[str, Any], generic: GenericCsv | None) -> Cdr:
-    """A FreeSWITCH document when it looks like one, else a generic object mapped by `generic`."""
+def json_object_cdr(document: dict[str, Any], generic: GenericCsv | None) -> Cdr | None:
+    """A FreeSWITCH document when it looks like one (None for a B leg), else a generic object mapped
+    by `generic`."""
     if isinstance(document.get("variables"), dict):
-        return freeswitch_json_cdr(document)
+        return None if is_b_leg(document) else freeswitch_json_cdr(document)
     if generic is None:
         raise CdrRowError("JSON object is neither a FreeSWITCH CDR nor mappable (no generic fields)")
     return generic.from_mapping(document)

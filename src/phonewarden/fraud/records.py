@@ -24,6 +24,7 @@ class Alert(msgspec.Struct, kw_only=True):
     estimated_cost: float = 0.0
     destination: str = ""
     calls: list[str] = msgspec.field(default_factory=list)  # origins or Call-IDs as evidence
+    chained: bool = False  # follows a shield finding on the account, user or address (attack chain)
     type: str = "alert"
 
     def to_json(self) -> dict[str, Any]:
@@ -36,6 +37,8 @@ class Alert(msgspec.Struct, kw_only=True):
             record["destination"] = self.destination
         if self.calls:
             record["calls"] = self.calls
+        if self.chained:
+            record["chained"] = True
         return record
 
 

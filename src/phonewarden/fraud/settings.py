@@ -63,6 +63,26 @@ class LiveAccountRule(BaseModel):
         return self
 
 
+class CdrFile(BaseModel):
+    """A CDR file `serve` follows (fraud/cdr_follow.py); written as a plain path, or as
+    `{path = "...", format = "asterisk-custom"}` when its format must be named (custom mappings)."""
+
+    model_config = ConfigDict(extra="forbid")
+    path: Path
+    format: (
+        Literal[
+            "asterisk", "asterisk-custom", "asterisk-cel", "freeswitch-csv", "freeswitch-json",
+            "kamailio-acc", "generic-csv", "generic-json",
+        ]
+        | None
+    ) = None  # fmt: skip
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_path(cls, value: object) -> object:
+        return {"path": value} if isinstance(value, str | Path) else value
+
+
 class PbxToken(BaseModel):
     """A PBX allowed to ask /authorize and push /cdr: its name and the SHA-256 (hex) of its token.
     `phonewarden fraud pbx-token NAME` makes a token and prints this entry."""
@@ -88,6 +108,8 @@ class FraudSettings(BaseModel):
     asterisk_cel_mapping: str = ""
     kamailio_account_field: str = "src_user"
     kamailio_destination_field: str = "dst_user"
+    # CDR files `serve` follows across rotation, the read position kept in data_dir (docs/fraud.md).
+    cdr_files: list[CdrFile] = []
     # Live calls (SIP/HEP): how an INVITE maps to an account, first matching rule; else the From user.
     live_accounts: list[LiveAccountRule] = []
 
@@ -143,6 +165,9 @@ class FraudSettings(BaseModel):
             if path is not None and not path.is_file():
                 raise ValueError(f"table file {path} does not exist")
         self.home_region = self.home_region.upper()
+        followed = [str(entry.path) for entry in self.cdr_files]
+        if len(set(followed)) != len(followed):
+            raise ValueError(f"cdr_files lists a file twice: {followed}")
         names = [token.name for token in self.pbx_tokens]
         if len(set(names)) != len(names):
             raise ValueError(f"pbx_tokens names must be distinct, got {names}")

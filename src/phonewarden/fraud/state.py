@@ -12,6 +12,7 @@ import math
 import statistics
 from array import array
 from collections import deque
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -20,6 +21,7 @@ from phonewarden.core.windows import TtlMap
 HOURS_PER_WEEK = 168
 MAX_DIALLED_PER_WINDOW = 5000  # distinct numbers per account per window; beyond, counted as overflow
 MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution times this is its standard deviation
+MAX_LONG_CALLS = 2000  # long calls listed per account (a day of ~7 calls at once, each over 5 minutes)
 
 
 _ZEROS = array("f", bytes(4 * HOURS_PER_WEEK * 52))  # silent hours are written from this
@@ -38,17 +40,42 @@ class Window:
     Only the longest window is kept up to date on every call; shorter ones are summed from its newest
     buckets on demand (`recent`), which the detector asks for only when the long window's total could
     break a shorter window's limit (a shorter window never holds more than a longer one).
+
+    A call is booked whole in the minute it ended, so the running totals and the buckets stay cheap
+    upper bounds. Calls longer than `long_after` seconds are also listed, and `recent` takes out the
+    part of each that ran before the window began: a 2-hour conference is 5 minutes of it in the last
+    5 minutes, not 2 hours. Shorter calls count whole (at most `long_after` too early).
     """
 
-    __slots__ = ("buckets", "calls", "cost", "minutes", "risky", "seconds", "span")
+    __slots__ = (
+        "buckets", "calls", "cost", "long", "long_after", "longest", "minutes", "risky", "seconds", "span",
+    )  # fmt: skip
 
-    def __init__(self, seconds: int) -> None:
+    def __init__(self, seconds: int, long_after: float = 300.0) -> None:
         self.seconds = seconds
         self.span = seconds // 60  # whole minutes kept
         self.buckets: deque[list[float]] = deque()  # [minute, cost, minutes, calls, risky cost]
         self.cost = self.minutes = self.calls = self.risky = 0.0
+        self.long_after = long_after
+        # (end, answered seconds, cost, minutes, risky) of long calls, in arrival order; when full the
+        # oldest go, and their early part is no longer taken out: an overestimate, never a miss.
+        self.long: deque[tuple[float, float, float, float, float]] = deque(maxlen=MAX_LONG_CALLS)
+        self.longest = 0.0  # the longest call ever listed: older ones cannot reach back into the window
 
-    def add(self, now: float, cost: float, minutes: float, risky: float) -> None:
+    def add(self, now: float, cost: float, minutes: float, risky: float, seconds: float = 0.0) -> None:
+        """A call that ended at `now` after `seconds` answered."""
+        if seconds > self.long_after:
+            self.add_long(now, cost, minutes, risky, seconds)
+        self.add_short(now, cost, minutes, risky)
+
+    def add_long(self, now: float, cost: float, minutes: float, risky: float, seconds: float) -> None:
+        """List a call longer than `long_after` (then book it with `add_short`; `add` does both)."""
+        self.long.append((now, seconds, cost, minutes, risky))
+        if seconds > self.longest:
+            self.longest = seconds
+
+    def add_short(self, now: float, cost: float, minutes: float, risky: float) -> None:
+        """Book a call whole in the minute it ended: all of `add` for a call up to `long_after`."""
         minute = now // 60
         buckets = self.buckets
         if buckets:
@@ -69,6 +96,26 @@ class Window:
         self.calls += 1
         self.risky += risky
 
+    def take(self, now: float, cost: float, minutes: float, risky: float, seconds: float = 0.0) -> None:
+        """Undo `add` with the same arguments (a live estimate replaced by its CDR)."""
+        if seconds > self.long_after:
+            with suppress(ValueError):  # already dropped
+                self.long.remove((now, seconds, cost, minutes, risky))
+        minute = now // 60
+        for bucket in reversed(self.buckets):
+            if bucket[0] < minute:
+                return  # that minute left the window: nothing of the call is counted any more
+            if bucket[0] == minute:
+                bucket[1] -= cost
+                bucket[2] -= minutes
+                bucket[3] -= 1
+                bucket[4] -= risky
+                self.cost -= cost
+                self.minutes -= minutes
+                self.calls -= 1
+                self.risky -= risky
+                return
+
     def expire(self, now: float) -> None:
         oldest = (now - self.seconds) // 60
         buckets = self.buckets
@@ -80,21 +127,49 @@ class Window:
             self.risky -= risky
         if not buckets:
             self.cost = self.minutes = self.calls = self.risky = 0.0
+        long = self.long
+        if long:
+            while long and long[0][0] // 60 <= oldest:
+                long.popleft()
 
     def recent(self, seconds: int, now: float) -> Sums:
-        """Sums over the last `seconds` (whole minutes), newest buckets first."""
+        """Sums over the last `seconds` (whole minutes), newest buckets first; long calls count only
+        from the window's first minute on."""
         if seconds >= self.seconds:
             self.expire(now)
-            return Sums(self.cost, self.minutes, self.calls, self.risky)
-        oldest = (now - seconds) // 60
-        cost = minutes = calls = risky = 0.0
-        for bucket in reversed(self.buckets):
-            if bucket[0] <= oldest:
-                break
-            cost += bucket[1]
-            minutes += bucket[2]
-            calls += bucket[3]
-            risky += bucket[4]
+            oldest = (now - self.seconds) // 60
+            cost, minutes, calls, risky = self.cost, self.minutes, self.calls, self.risky
+        else:
+            oldest = (now - seconds) // 60
+            cost = minutes = calls = risky = 0.0
+            for bucket in reversed(self.buckets):
+                if bucket[0] <= oldest:
+                    break
+                cost += bucket[1]
+                minutes += bucket[2]
+                calls += bucket[3]
+                risky += bucket[4]
+        begin = (oldest + 1) * 60  # the window's first second
+        reach = begin + self.longest  # a call that ended later began inside the window
+        # Newest first for a short window; oldest first for the whole one, where only calls that
+        # ended within `longest` of its start can reach back before it.
+        for end, length, call_cost, call_minutes, call_risky in (
+            self.long if seconds >= self.seconds else reversed(self.long)
+        ):
+            if end // 60 <= oldest:
+                if seconds >= self.seconds:
+                    continue  # not expired yet but out of the window's whole minutes
+                break  # ended before the window: not in the sums above either
+            if end >= reach:
+                if seconds >= self.seconds:
+                    break
+                continue
+            early = begin - (end - length)
+            if early > 0:
+                share = early / length
+                cost -= call_cost * share
+                minutes -= call_minutes * share
+                risky -= call_risky * share
         return Sums(cost, minutes, calls, risky)
 
 
