@@ -1,14 +1,20 @@
-"""Shared fixtures: free ports and an isolated settings environment."""
+"""Shared fixtures: free ports, an app served by a real uvicorn, an isolated settings environment."""
 
 from __future__ import annotations
 
 import os
 import socket
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
+import uvicorn
 
+HANG = 60  # seconds a test client waits for an answer: a bound for a hung server, not a speed check
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "tests" / "data"
 
@@ -30,6 +36,28 @@ def free_udp_and_tcp_port() -> int:
         except OSError:
             continue
     raise RuntimeError("no free port found")
+
+
+@contextmanager
+def served(app: Any, **options: Any) -> Iterator[str]:
+    """`app` under a real uvicorn on a free loopback port, in a thread; yields its base URL.
+
+    `options` go to uvicorn.Config (e.g. http="httptools", loop="uvloop"). Start-up may take long on a
+    loaded 2-core machine: the bound only catches a server that never starts."""
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **options)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, f"uvicorn did not start ({options})"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(15)
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ import re
 import shutil
 import socket
 import subprocess
-import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -29,7 +28,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from phonewarden.console.app import create_app
 from phonewarden.console.audit_log import Actor
@@ -37,7 +35,7 @@ from phonewarden.console.locations import LocationStore, location_from
 from phonewarden.console.policy import Role
 from phonewarden.settings import Settings
 from phonewarden.store.migrate import upgrade
-from tests.conftest import REPO, free_port
+from tests.conftest import REPO, free_port, served
 from tests.console.api_tokens import bearer
 
 pytestmark = pytest.mark.peer
@@ -90,19 +88,8 @@ def console(clean_env: Path) -> Iterator[Console]:
     LocationStore(ctx.engine).add_all(
         [location_from(raw) for raw in (BUILDING, FLOOR_3)], Actor("test", "127.0.0.1")
     )
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline, "the console (uvicorn) did not start"
-        time.sleep(0.02)
-    try:
-        yield Console(f"http://127.0.0.1:{port}", token)
-    finally:
-        server.should_exit = True
-        thread.join(15)
+    with served(app) as url:
+        yield Console(url, token)
 
 
 def start_kamailio(

@@ -3,14 +3,12 @@ what a PBX meets in production. A helper for test_pbx_auth.py and test_pbx_autho
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import uvicorn
 from sqlalchemy import Engine
 
 from phonewarden.console.app import create_app
@@ -22,7 +20,7 @@ from phonewarden.fraud.records import Restriction
 from phonewarden.fraud.settings import FraudSettings, PbxToken
 from phonewarden.settings import Settings
 from phonewarden.store.migrate import upgrade
-from tests.conftest import free_port
+from tests.conftest import served
 
 
 @dataclass(frozen=True)
@@ -46,22 +44,11 @@ def console_with_pbx_tokens(data_dir: Path, restricted: str) -> Iterator[Console
     upgrade(settings.database_url)
     app = create_app(settings, start_hep=False)
     app.state.console.accounts.create("alice", Role.OPERATOR, Actor("test", "127.0.0.1"))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline, "the console (uvicorn) did not start"
-        time.sleep(0.02)
-    service = service_module.get_service()  # the one serve's fraud live hook made with these settings
-    assert service.settings is fraud
-    now = time.time()
-    service.engine.book.apply(
-        Restriction(time=now, account=restricted, level=1, until=now + 600, reason="test")
-    )
-    try:
-        yield Console(f"http://127.0.0.1:{port}", token, other, app.state.console.engine)
-    finally:
-        server.should_exit = True
-        thread.join(15)
+    with served(app) as url:
+        service = service_module.get_service()  # the one serve's fraud live hook made with these settings
+        assert service.settings is fraud
+        now = time.time()
+        service.engine.book.apply(
+            Restriction(time=now, account=restricted, level=1, until=now + 600, reason="test")
+        )
+        yield Console(url, token, other, app.state.console.engine)

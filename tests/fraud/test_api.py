@@ -3,7 +3,6 @@ operator routes through the whole console app, where the actor is the authentica
 
 from __future__ import annotations
 
-import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -12,7 +11,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -27,7 +25,7 @@ from phonewarden.fraud.settings import FraudSettings
 from phonewarden.store.engine import session_factory
 from phonewarden.store.findings import add_finding
 from phonewarden.store.models import Guard, Severity
-from tests.conftest import free_port
+from tests.conftest import HANG, served
 from tests.console import conftest as console_fixtures
 from tests.console.api_tokens import bearer
 from tests.console.conftest import console
@@ -42,25 +40,20 @@ client = console_fixtures.client
 @pytest.fixture
 def base_url() -> Iterator[str]:
     service_module.get_service(FraudSettings())
+    with served(_fraud_app()) as url:
+        yield f"{url}/api/v1/fraud"
+
+
+def _fraud_app() -> FastAPI:
     app = FastAPI()
     app.include_router(router, prefix="/api/v1/fraud")
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}/api/v1/fraud"
-    server.should_exit = True
-    thread.join(10)
+    return app
 
 
 def test_push_freeswitch_json_then_authorize_denies_after_restriction(base_url: str) -> None:
     document = (DATA / "freeswitch.json").read_text()
     now = time.time()
-    with httpx.Client(timeout=5) as client:
+    with httpx.Client(timeout=HANG) as client:
         assert (
             client.get(
                 f"{base_url}/authorize", params={"account": "acme", "destination": "0025261234567"}
@@ -99,7 +92,7 @@ def test_push_freeswitch_json_then_authorize_denies_after_restriction(base_url: 
 
 
 def test_bad_push_is_a_400_naming_the_problem(base_url: str) -> None:
-    with httpx.Client(timeout=5) as client:
+    with httpx.Client(timeout=HANG) as client:
         response = client.post(
             f"{base_url}/cdr", content=b"{not json", headers={"content-type": "application/json"}
         )
@@ -108,38 +101,22 @@ def test_bad_push_is_a_400_naming_the_problem(base_url: str) -> None:
         assert missing.status_code == 422
 
 
-def _serve(settings: FraudSettings) -> tuple[uvicorn.Server, threading.Thread, str]:
-    service_module.get_service(settings)
-    app = FastAPI()
-    app.include_router(router, prefix="/api/v1/fraud")
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    return server, thread, f"http://127.0.0.1:{port}/api/v1/fraud"
-
-
 @pytest.fixture
 def token_url() -> Iterator[tuple[str, str]]:
     from phonewarden.fraud.pbx_auth import digest, new_token
     from phonewarden.fraud.settings import PbxToken
 
     token = new_token()
-    server, thread, url = _serve(FraudSettings(pbx_tokens=[PbxToken(name="fs1", sha256=digest(token))]))
-    yield url, token
-    server.should_exit = True
-    thread.join(10)
+    service_module.get_service(FraudSettings(pbx_tokens=[PbxToken(name="fs1", sha256=digest(token))]))
+    with served(_fraud_app()) as url:
+        yield f"{url}/api/v1/fraud", token
 
 
 def test_mod_json_cdr_authenticates_by_url_token_or_basic_cred(token_url: tuple[str, str]) -> None:
     url, token = token_url
     body = "cdr=" + urllib.parse.quote((DATA / "freeswitch.json").read_text())
     form = {"content-type": "application/x-www-form-urlencoded"}
-    with httpx.Client(timeout=5) as client:
+    with httpx.Client(timeout=HANG) as client:
         # mod_json_cdr builds its URL as switch_mprintf("%s?uuid=%s", url, uuid) whatever `url` holds.
         configured = f"{url}/cdr?token={token}"
         built = "%s?uuid=%s" % (configured, "3e1f2a4c-7d")  # noqa: UP031  (the C format, as is)
@@ -158,7 +135,7 @@ def test_mod_json_cdr_authenticates_by_url_token_or_basic_cred(token_url: tuple[
 def test_freeswitch_b_leg_push_is_accepted_and_not_counted(base_url: str) -> None:
     document = (DATA / "freeswitch.json").read_text()
     b_leg = document.replace('"uuid":"3e1f2a4c-7d"', '"uuid":"b1","originating_leg_uuid":"3e1f2a4c-7d"')
-    with httpx.Client(timeout=5) as client:
+    with httpx.Client(timeout=HANG) as client:
         response = client.post(f"{base_url}/cdr", content=b_leg, headers={"content-type": "application/json"})
     assert response.status_code == 200 and response.json()["accepted"] == 0
     assert "B leg" in response.json()["skipped"]
@@ -170,7 +147,7 @@ def test_csv_and_json_lines_batches(base_url: str) -> None:
     csv_body = f"account,destination,end,billsec\nacme,030123456,{now - 60},60\nacme,030123457,yesterday,5\n"
     asterisk = (DATA / "asterisk-18.csv").read_text()
     lines = f'{{"account":"beta","destination":"030123456","end":{now},"billsec":30}}\n{{"account":\n'
-    with httpx.Client(timeout=5) as client:
+    with httpx.Client(timeout=HANG) as client:
         generic = client.post(f"{base_url}/cdr", content=csv_body, headers={"content-type": "text/csv"})
         assert generic.status_code == 200, generic.text
         assert (generic.json()["accepted"], generic.json()["format"], generic.json()["bad_rows"]) == (

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -19,7 +17,7 @@ from phonewarden.fraud.api import router
 from phonewarden.fraud.authorize_http import parse_query
 from phonewarden.fraud.records import Restriction
 from phonewarden.fraud.settings import FraudSettings
-from tests.conftest import free_port
+from tests.conftest import served
 
 
 @pytest.fixture
@@ -30,22 +28,8 @@ def url() -> Iterator[str]:
     service.engine.book.apply(restriction)
     app = FastAPI()
     app.include_router(router, prefix="/api/v1/fraud")
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", http="httptools", loop="uvloop"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, (
-            "uvicorn (httptools + uvloop: pip install httptools uvloop) did not start"
-        )
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}/api/v1/fraud/authorize"
-    server.should_exit = True
-    thread.join(10)
+    with served(app, http="httptools", loop="uvloop") as base:  # as the docs advise for the PBX path
+        yield f"{base}/api/v1/fraud/authorize"
 
 
 def test_text_and_json_answers(url: str) -> None:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
@@ -17,12 +14,10 @@ from phonewarden.privacy import api, repository
 from phonewarden.privacy.inventory import load_inventory
 from phonewarden.privacy.policy import parse_policy
 from phonewarden.privacy.service import analyze_capture
-from tests.conftest import free_port
+from tests.conftest import HANG, served
 
 NOKIA = {"name": "nokia", "kind": "smartphone", "ip": "198.51.100.11", "imei": ["352099001761481"],
          "imsi": "460031234567898", "mac": "4C-BC-98-12-34-56"}  # fmt: skip
-
-HANG = 60  # seconds: a bound for a hung server, not a speed check (the host may be busy)
 
 
 @pytest.fixture
@@ -30,17 +25,8 @@ def base_url(privacy_engine: Engine) -> Iterator[str]:
     api.use_engine(privacy_engine)
     app = FastAPI()
     app.include_router(api.router, prefix="/api/v1/privacy")
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}/api/v1/privacy"
-    server.should_exit = True
-    thread.join(10)
+    with served(app) as url:
+        yield f"{url}/api/v1/privacy"
 
 
 def test_inventory_crud(base_url: str) -> None:
