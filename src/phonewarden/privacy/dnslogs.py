@@ -17,6 +17,7 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 MAX_PENDING = 4096  # dnsmasq queries waiting for their reply line
 
@@ -102,16 +103,22 @@ def _zeek_tsv(path: Path, lines: list[str]) -> Iterator[NameAnswer]:
         )
 
 
-def _zeek_json(path: Path, lines: list[str]) -> Iterator[NameAnswer]:
+def json_rows(path: Path, lines: list[str], error: type[Exception]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Zeek's JSON Lines (`LogAscii::use_json`): one object per line; `error` names the file and line."""
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise DnsLogError(f"{path}:{number}: not JSON: {exc.msg}") from None
+            raise error(f"{path}:{number}: not JSON: {exc.msg}") from None
         if not isinstance(row, dict):
-            raise DnsLogError(f"{path}:{number}: expected a JSON object per line")
+            raise error(f"{path}:{number}: expected a JSON object per line")
+        yield number, row
+
+
+def _zeek_json(path: Path, lines: list[str]) -> Iterator[NameAnswer]:
+    for number, row in json_rows(path, lines, DnsLogError):
         answers = row.get("answers") or []
         yield from _zeek_row(
             path, number, row.get("id.orig_h"), row.get("query"), answers if isinstance(answers, list) else []

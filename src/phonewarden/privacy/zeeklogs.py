@@ -14,7 +14,6 @@ Conn::Info and SSL::Info records.
 from __future__ import annotations
 
 import ipaddress
-import json
 import math
 import re
 from collections.abc import Iterator
@@ -22,6 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from phonewarden.privacy.dnslogs import json_rows
 
 CONN_FIELDS = ("ts", "id.orig_h", "id.resp_h", "id.resp_p", "proto")
 SSL_FIELDS = ("id.orig_h", "id.resp_h")
@@ -100,7 +101,7 @@ def zeek_rows(path: Path, kind: str) -> Iterator[tuple[int, dict[str, Any]]]:
     if first.startswith("#separator"):
         yield from _tsv_rows(path, kind, lines)
     elif first.startswith("{"):
-        yield from _json_rows(path, lines)
+        yield from json_rows(path, lines, ZeekLogError)
     elif first:
         raise ZeekLogError(f"{path}:1: not a Zeek {kind}.log (no #separator header, not JSON Lines)")
 
@@ -135,19 +136,6 @@ def _tsv_rows(path: Path, kind: str, lines: list[str]) -> Iterator[tuple[int, di
                 if value != unset
             },
         )
-
-
-def _json_rows(path: Path, lines: list[str]) -> Iterator[tuple[int, dict[str, Any]]]:
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ZeekLogError(f"{path}:{number}: not JSON: {exc.msg}") from None
-        if not isinstance(row, dict):
-            raise ZeekLogError(f"{path}:{number}: expected a JSON object per line")
-        yield number, row
 
 
 def _unescape(text: str) -> str:
