@@ -340,55 +340,37 @@ class FraudService:
 
 def lift_in_store(db: Engine, account: str, actor: str, now: float) -> bool:
     """Mark the account's active restrictions lifted, with an audit row; True when there was one."""
-    with Session(db) as session, session.begin():
-        rows = list(
-            session.scalars(
-                select(FraudRestriction).where(
-                    FraudRestriction.account == account,
-                    FraudRestriction.destination == "",  # "*" is also every number block's account
-                    FraudRestriction.lifted_at.is_(None),
-                )
-            )
-        )
-        for row in rows:
-            row.lifted_at, row.lifted_by = _utc(now), actor
-        if rows:
-            session.add(
-                FraudAudit(
-                    time=_utc(now),
-                    action="lift",
-                    account=account,
-                    level=0,
-                    actor=actor,
-                    reason="lifted by operator",
-                )
-            )
-    return bool(rows)
+    active = (
+        FraudRestriction.account == account,
+        FraudRestriction.destination == "",  # "*" is also every number block's account
+        FraudRestriction.lifted_at.is_(None),
+    )
+    return _lift_rows(db, active, actor, now, ("lift", account, "lifted by operator"))
 
 
 def lift_destination_in_store(db: Engine, destination: str, actor: str, now: float) -> bool:
     """Mark a number's active blocks lifted, with an audit row; True when there was one."""
+    active = (
+        FraudRestriction.destination == destination,
+        FraudRestriction.lifted_at.is_(None),
+        FraudRestriction.until > _utc(now),
+    )
+    audit = ("unblock-destination", "*", f"+{destination} unblocked by operator")
+    return _lift_rows(db, active, actor, now, audit)
+
+
+def _lift_rows(
+    db: Engine, active: tuple[Any, ...], actor: str, now: float, audit: tuple[str, str, str]
+) -> bool:
+    action, account, reason = audit
     with Session(db) as session, session.begin():
-        rows = list(
-            session.scalars(
-                select(FraudRestriction).where(
-                    FraudRestriction.destination == destination,
-                    FraudRestriction.lifted_at.is_(None),
-                    FraudRestriction.until > _utc(now),
-                )
-            )
-        )
+        rows = list(session.scalars(select(FraudRestriction).where(*active)))
         for row in rows:
             row.lifted_at, row.lifted_by = _utc(now), actor
         if rows:
             session.add(
                 FraudAudit(
-                    time=_utc(now),
-                    action="unblock-destination",
-                    account="*",
-                    level=0,
-                    actor=actor,
-                    reason=f"+{destination} unblocked by operator",
+                    time=_utc(now), action=action, account=account, level=0, actor=actor, reason=reason
                 )
             )
     return bool(rows)
