@@ -95,3 +95,35 @@ def test_privacy_tile_counts_devices_whose_newest_run_violates(settings: Setting
     rows = tile_rows(TILES_BY_KEY["privacy"], engine, now)
     assert rows is not None and [row[0] for row in rows[1]] == ["nokia"]
     engine.dispose()
+
+
+def test_fraud_tile_counts_open_alerts_in_memory_and_store_once(settings: Settings) -> None:
+    from phonewarden.fraud import service as fraud_service
+    from phonewarden.fraud.models import FraudAudit
+    from phonewarden.fraud.records import Alert
+
+    engine, now = make_engine(settings.database_url), datetime.now(UTC)
+    tile = TILES_BY_KEY["fraud"]
+    service = fraud_service.get_service(settings.fraud, engine)  # as serve's live hook makes it
+    with session_factory(engine).begin() as session:
+        for subject, severity, hours in (("acct-1", Severity.CRITICAL, 2), ("acct-2", Severity.MEDIUM, 1),
+                                         ("acct-3", Severity.HIGH, 30)):  # fmt: skip
+            add_finding(session, time=now - timedelta(hours=hours), guard=Guard.FRAUD, kind="spend-limit",
+                        subject=subject, severity=severity, reason="r")  # fmt: skip
+    assert tile_count(tile, engine, now) == 1  # critical, recent; not medium, not 30 h old
+    # A high alert the running service waits on; the service also stored it: counted once.
+    alert = Alert(time=now.timestamp() - 60, account="acct-4", detector="sequential", severity="high",
+                  reason="25 calls to +25261234567 within 10 min")  # fmt: skip
+    service._store([alert])
+    service.engine.policy.acks.require("acct-4", {"alert": alert}, alert.time)
+    assert tile_count(tile, engine, now) == 2
+    rows = tile_rows(tile, engine, now)
+    assert rows is not None and [row[0] for row in rows[1]] == ["acct-4", "acct-1"]
+    assert rows[0][:3] == ["account", "detector", "severity"] and rows[1][0][6] != ""  # a deadline runs
+    with session_factory(engine).begin() as session:
+        session.add(FraudAudit(time=now, action="lift", account="acct-1", level=0, actor="alice", reason="r"))
+    assert tile_count(tile, engine, now) == 1
+    assert (
+        service.acknowledge("acct-4", "alice") and tile_count(tile, engine, now + timedelta(seconds=1)) == 0
+    )
+    engine.dispose()

@@ -9,6 +9,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from html import unescape
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -240,3 +241,18 @@ def test_would_be_bans_of_a_dry_run_are_listed_marked(client: TestClient) -> Non
         row["source"]: row["banned"] for row in top_sources(console(client).engine, now - timedelta(hours=1))
     }
     assert sources == {BANNED: False, "198.51.100.1": True}
+
+
+def test_bans_page_shows_the_first_bans_and_counts_them_all(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from phonewarden.shield import pages
+
+    monkeypatch.setattr(pages, "MAX_BANS", 2)
+    for index in range(5):
+        _bans(client).save_ban(f"203.0.113.{index + 1}", 600 + index, ["flood:INVITE"], 1)
+    log_in(client, enrolled(client, "vera", Role.VIEWER))
+    page = client.get("/shield/bans")
+    assert page.text.count('class="ban"') == 2
+    assert "5 active (the first 2 shown" in page.text
+    assert 'data-address="203.0.113.5"' in page.text  # longest left first

@@ -30,7 +30,8 @@ class AuditCheck(Base):
     __tablename__ = "audit_checks"
     __table_args__ = (
         Index("ix_audit_checks_run_id", "run_id"),
-        Index("ix_audit_checks_target", "target"),
+        # The fleet page counts failures per device's newest run from this index alone.
+        Index("ix_audit_checks_target_run", "target", "run_id", "status", "severity"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -14,12 +14,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine, and_, case, func, select
 
 from phonewarden.audit.firmware import Advisory, shipped_advisories
 from phonewarden.audit.models import AuditCheck, AuditRun
@@ -36,6 +36,13 @@ SEVERITIES = tuple(SEVERITY_ORDER)  # critical … info
 STATUS_ORDER = {"fail": 0, "unknown": 1, "pass": 2}
 
 
+class Tally(dict[str, int]):
+    """Counts that read 0 when absent: a Counter without its cost (the fleet makes 10,000 of them)."""
+
+    def __missing__(self, key: str) -> int:
+        return 0
+
+
 @dataclass
 class DeviceRow:
     target: str
@@ -45,7 +52,7 @@ class DeviceRow:
     vendor: str | None = None
     model: str | None = None
     firmware: str | None = None
-    failed: Counter[str] = field(default_factory=Counter)  # severity -> failing checks
+    failed: Tally = field(default_factory=Tally)  # severity -> failing checks
     unknown: int = 0
 
     @property
@@ -68,38 +75,62 @@ class CheckView:
     standards: tuple[str, ...]
 
 
-def fleet(engine: Engine, site: str | None = None, vendor: str | None = None) -> list[DeviceRow]:
-    """Every audited device with its latest result, worst first."""
-    latest = (
-        select(AuditCheck.target, func.max(AuditCheck.run_id).label("run_id"))
-        .group_by(AuditCheck.target)
-        .subquery()
-    )
-    query = (
-        select(AuditCheck, AuditRun.site)
-        .join(latest, and_(AuditCheck.target == latest.c.target, AuditCheck.run_id == latest.c.run_id))
-        .join(AuditRun, AuditRun.id == AuditCheck.run_id)
-        .order_by(AuditCheck.id)
-    )
-    if site:
-        query = query.where(AuditRun.site == site)
-    devices: dict[str, DeviceRow] = {}
+def fleet(
+    engine: Engine, site: str | None = None, vendor: str | None = None, detailed: int | None = None
+) -> list[DeviceRow]:
+    """Every audited device with its latest result, worst first; vendor, model, firmware and the time of
+    the last check are read for the first `detailed` rows (all when None).
+
+    Counting runs on the (target, run_id, status, severity) index alone, in its order, so 10,000 phones
+    x 19 checks cost one index scan; only the rows a page shows are looked up in the table.
+    """
+    c = AuditCheck
+
+    def tally(*when: Any) -> Any:
+        return func.sum(case((and_(*when), 1), else_=0))
+
+    failing = [tally(c.status == "fail", c.severity == severity) for severity in SEVERITIES]
+    counts = select(c.target, c.run_id, tally(c.status == "unknown"), tally(c.status == "fail"), *failing)
+    latest = select(c.target, func.max(c.run_id).label("run_id")).group_by(c.target).subquery()
+    newest = and_(c.target == latest.c.target, c.run_id == latest.c.run_id)
     with session_factory(engine)() as session:
-        for check, run_site in session.execute(query):
-            new = DeviceRow(check.target, run_site, check.run_id, check.time)
-            row = devices.setdefault(check.target, new)
-            row.vendor = row.vendor or check.vendor
-            row.model = row.model or check.model
-            row.firmware = row.firmware or check.firmware
-            row.checked = max(row.checked, check.time)
-            if check.status == "fail":
-                row.failed[check.severity] += 1
-            elif check.status == "unknown":
-                row.unknown += 1
-    rows = list(devices.values())
-    if vendor:
-        rows = [row for row in rows if (row.vendor or "").lower() == vendor.lower()]
-    return sorted(rows, key=DeviceRow.worst_first)
+        runs = {
+            run.id: run for run in session.execute(select(AuditRun.id, AuditRun.site, AuditRun.started_at))
+        }
+        devices: dict[str, DeviceRow] = {}
+        # Ordered by target, then run: each target's newest run comes last and stays.
+        for target, run_id, unknown, failed, *by_severity in session.execute(
+            counts.group_by(c.target, c.run_id).order_by(c.target, c.run_id)
+        ):
+            # The run's start stands in for the time of the last check until the facts are read.
+            row = DeviceRow(target, runs[run_id].site, run_id, runs[run_id].started_at, unknown=int(unknown))
+            row.failed.update({s: int(n) for s, n in zip(SEVERITIES, by_severity, strict=True) if n})
+            if int(failed) > row.failed_total:  # a severity outside the scale still counts as failing
+                row.failed["other"] = int(failed) - row.failed_total
+            devices[target] = row
+        rows = [row for row in devices.values() if not site or row.site == site]
+        if vendor:
+            named = select(c.target).join(latest, newest).where(func.lower(c.vendor) == vendor.lower())
+            targets = set(session.scalars(named.distinct()))
+            rows = [row for row in rows if row.target in targets]
+        rows.sort(key=DeviceRow.worst_first)
+        shown = rows if detailed is None else rows[:detailed]
+        for start in range(0, len(shown), 500):
+            chunk = {row.target: row for row in shown[start : start + 500]}
+            facts = select(
+                c.target,
+                c.run_id,
+                func.max(c.vendor),
+                func.max(c.model),
+                func.max(c.firmware),
+                func.max(c.time),
+            )
+            facts = facts.where(c.target.in_(chunk)).group_by(c.target, c.run_id)
+            for target, run_id, vendor_, model, firmware, checked in session.execute(facts):
+                row = chunk[target]
+                if run_id == row.run_id:
+                    row.vendor, row.model, row.firmware, row.checked = vendor_, model, firmware, checked
+    return rows
 
 
 def choices(engine: Engine) -> tuple[list[str], list[str]]:
@@ -151,7 +182,7 @@ Filter = Annotated[str, Query(max_length=255)]
 @router.get("/fleet", response_class=HTMLResponse)
 def fleet_page(request: Request, principal: Viewer, site: Filter = "", vendor: Filter = "") -> HTMLResponse:
     engine = context(request).engine
-    rows = fleet(engine, site or None, vendor or None)
+    rows = fleet(engine, site or None, vendor or None, detailed=MAX_DEVICES)
     sites, vendors = choices(engine)
     page = {
         "rows": rows[:MAX_DEVICES],

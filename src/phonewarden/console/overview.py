@@ -6,12 +6,12 @@ Guards that ship `pages.py` may later supply their own tile and list; see docs/c
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine, and_, func, select, tuple_
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from phonewarden.guards import import_guard_module
@@ -19,6 +19,8 @@ from phonewarden.store.engine import session_factory
 from phonewarden.store.models import Finding, Guard
 
 Rows = tuple[list[str], list[list[Any]]]  # column names, rows
+Cursor = tuple[Any, ...]  # the sort key of a page's last row: the next page starts after it
+Page = tuple[Rows, Cursor | None]  # a page of a list, and the cursor of the next page (None: the last)
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class Tile:
     guard: str
     count: Callable[[Engine, datetime], int]
     rows: Callable[[Engine, datetime, int], Rows]
+    href: str = ""  # where the tile links; empty: its generic list /lists/<key>
 
 
 def _scalar(engine: Engine, query: Any) -> int:
@@ -35,9 +38,22 @@ def _scalar(engine: Engine, query: Any) -> int:
         return int(session.scalar(query) or 0)
 
 
-def _fetch(engine: Engine, query: Any, limit: int) -> list[list[Any]]:
+def _keyset(
+    engine: Engine, query: Any, keys: Sequence[Any], after: Cursor | None, limit: int, *, descending: bool
+) -> tuple[list[list[Any]], Cursor | None]:
+    """Rows of `query` (its shown columns, then `keys`) ordered by `keys` (unique together), after the cursor.
+
+    Keyset rather than OFFSET: the thousandth page costs what the first does, and new rows do not shift it.
+    """
+    if after is not None:
+        key = tuple_(*keys)  # compared with a plain tuple, each value is bound with its column's type
+        query = query.where(key < tuple(after) if descending else key > tuple(after))
+    query = query.order_by(*(k.desc() if descending else k.asc() for k in keys)).limit(limit + 1)
     with session_factory(engine)() as session:
-        return [list(row) for row in session.execute(query.limit(limit))]
+        found = [list(row) for row in session.execute(query)]
+    shown = [row[: -len(keys)] for row in found[:limit]]
+    following = tuple(found[limit - 1][-len(keys) :]) if len(found) > limit else None
+    return shown, following
 
 
 def _bans_count(engine: Engine, now: datetime) -> int:
@@ -51,37 +67,36 @@ def _bans_count(engine: Engine, now: datetime) -> int:
 
 
 def _bans_rows(engine: Engine, now: datetime, limit: int) -> Rows:
-    from phonewarden.shield.models import ShieldBan
-
-    columns = [
-        ShieldBan.address,
-        ShieldBan.reasons,
-        ShieldBan.offences,
-        ShieldBan.banned_at,
-        ShieldBan.expires_at,
-    ]
-    enforced = (ShieldBan.expires_at > now, ShieldBan.dry_run.is_(False))
-    query = select(*columns).where(*enforced).order_by(ShieldBan.banned_at.desc())
-    return ["address", "reasons", "offences", "banned at", "expires at"], _fetch(engine, query, limit)
+    return _bans_page(engine, now, None, limit)[0]
 
 
-def _fraud_open(now: datetime) -> Any:
-    from phonewarden.fraud.models import FraudRestriction as R
+def _bans_page(engine: Engine, now: datetime, after: Cursor | None, limit: int) -> Page:
+    from phonewarden.shield.models import ShieldBan as B
 
-    return R, (R.lifted_at.is_(None), R.until > now)
+    keys = [B.banned_at, B.id]  # newest first
+    enforced = (B.expires_at > now, B.dry_run.is_(False))
+    query = select(B.address, B.reasons, B.offences, B.banned_at, B.expires_at, *keys).where(*enforced)
+    rows, following = _keyset(engine, query, keys, after, limit, descending=True)
+    return (["address", "reasons", "offences", "banned at", "expires at"], rows), following
+
+
+def _fraud_open_alerts(engine: Engine, now: datetime) -> list[dict[str, Any]]:
+    """Open fraud alerts (fraud/views.py): high alerts waiting for a person in the service running in
+    this process, plus stored high/critical alerts of the last 24 h with no acknowledgement or lift since."""
+    from phonewarden.fraud.service import current_service
+    from phonewarden.fraud.views import open_alert_rows
+
+    return open_alert_rows(current_service(), engine, now)
 
 
 def _fraud_count(engine: Engine, now: datetime) -> int:
-    model, where = _fraud_open(now)
-    return _scalar(engine, select(func.count(model.id)).where(*where))
+    return len(_fraud_open_alerts(engine, now))
 
 
 def _fraud_rows(engine: Engine, now: datetime, limit: int) -> Rows:
-    r, where = _fraud_open(now)
-    query = select(r.account, r.destination, r.level, r.reason, r.time, r.until).where(*where)
-    return ["account", "destination", "level", "reason", "since", "until"], _fetch(
-        engine, query.order_by(r.time.desc()), limit
-    )
+    keys = ["account", "detector", "severity", "reason", "estimated_cost", "time", "deadline"]
+    columns = ["account", "detector", "severity", "reason", "estimated cost", "raised", "deadline"]
+    return columns, [[row[key] for key in keys] for row in _fraud_open_alerts(engine, now)[:limit]]
 
 
 def _latest_failures() -> Any:
@@ -99,11 +114,15 @@ def _audit_count(engine: Engine, now: datetime) -> int:
 
 
 def _audit_rows(engine: Engine, now: datetime, limit: int) -> Rows:
+    return _audit_page(engine, now, None, limit)[0]
+
+
+def _audit_page(engine: Engine, now: datetime, after: Cursor | None, limit: int) -> Page:
     f = _latest_failures()
-    query = select(f.c.target, f.c.vendor, f.c.check, f.c.severity, f.c.detail, f.c.remediation)
-    return ["device", "vendor", "check", "severity", "detail", "fix"], _fetch(
-        engine, query.order_by(f.c.target, f.c.check), limit
-    )
+    keys = [f.c.target, f.c.check, f.c.id]  # by device, then check
+    query = select(f.c.target, f.c.vendor, f.c.check, f.c.severity, f.c.detail, f.c.remediation, *keys)
+    rows, following = _keyset(engine, query, keys, after, limit, descending=False)
+    return (["device", "vendor", "check", "severity", "detail", "fix"], rows), following
 
 
 def _latest_violations() -> Any:
@@ -121,18 +140,36 @@ def _privacy_count(engine: Engine, now: datetime) -> int:
 
 
 def _privacy_rows(engine: Engine, now: datetime, limit: int) -> Rows:
+    return _privacy_page(engine, now, None, limit)[0]
+
+
+def _privacy_page(engine: Engine, now: datetime, after: Cursor | None, limit: int) -> Page:
     v = _latest_violations()
-    query = select(v.c.device, v.c.policy, v.c.status, v.c.time).order_by(v.c.time.desc())
-    return ["device", "policy", "status", "time"], _fetch(engine, query, limit)
+    keys = [v.c.time, v.c.id]  # newest first
+    query = select(v.c.device, v.c.policy, v.c.status, v.c.time, *keys)
+    rows, following = _keyset(engine, query, keys, after, limit, descending=True)
+    return (["device", "policy", "status", "time"], rows), following
 
 
 TILES = (
     Tile("bans", "active bans", "shield", _bans_count, _bans_rows),
-    Tile("fraud", "open fraud alerts", "fraud", _fraud_count, _fraud_rows),
+    Tile("fraud", "open fraud alerts", "fraud", _fraud_count, _fraud_rows, href="/fraud/alerts"),
     Tile("audit", "devices with failed audits", "audit", _audit_count, _audit_rows),
     Tile("privacy", "devices violating a privacy policy", "privacy", _privacy_count, _privacy_rows),
 )
 TILES_BY_KEY = {tile.key: tile for tile in TILES}
+# Lists read page by page from the database, with the types of their cursors; a tile without one shows
+# its first rows only (the fraud tile's open alerts are held in memory and few).
+PAGES: dict[str, Callable[[Engine, datetime, Cursor | None, int], Page]] = {
+    "bans": _bans_page,
+    "audit": _audit_page,
+    "privacy": _privacy_page,
+}
+CURSOR_TYPES: dict[str, tuple[type, ...]] = {
+    "bans": (datetime, int),
+    "audit": (str, str, int),
+    "privacy": (datetime, int),
+}
 
 
 def tile_count(tile: Tile, engine: Engine, now: datetime) -> int | None:
@@ -150,6 +187,19 @@ def tile_rows(tile: Tile, engine: Engine, now: datetime, limit: int = 500) -> Ro
         return None
     try:
         return tile.rows(engine, now, limit)
+    except (OperationalError, ProgrammingError):
+        return None
+
+
+def tile_page(tile: Tile, engine: Engine, now: datetime, after: Cursor | None, limit: int) -> Page | None:
+    """One page of the tile's list; None when its guard is not installed or its tables do not exist yet."""
+    if import_guard_module(tile.guard, "models") is None:
+        return None
+    paged = PAGES.get(tile.key)
+    try:
+        if paged is None:
+            return tile.rows(engine, now, limit), None
+        return paged(engine, now, after, limit)
     except (OperationalError, ProgrammingError):
         return None
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Annotated
+from enum import StrEnum
+from typing import Annotated, Any, TypeVar
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -12,14 +14,26 @@ from sqlalchemy import select
 
 from phonewarden.console import audit_log
 from phonewarden.console.auth import Admin, Operator, Viewer, actor_of, context, now_utc
-from phonewarden.console.overview import TILES, TILES_BY_KEY, hourly_series, tile_count, tile_rows
+from phonewarden.console.overview import (
+    CURSOR_TYPES,
+    PAGES,
+    TILES,
+    TILES_BY_KEY,
+    Cursor,
+    hourly_series,
+    tile_count,
+    tile_page,
+)
+from phonewarden.console.pagination import MAX_CURSOR, decode_cursor, encode_cursor
 from phonewarden.console.policy import Role
 from phonewarden.console.shell import render
 from phonewarden.store.engine import session_factory
-from phonewarden.store.models import Finding, Guard
+from phonewarden.store.models import Finding, Guard, Severity
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 100
+UNPAGED_LIMIT = 500  # a list the database does not page (held in memory) shows this many rows
+E = TypeVar("E", bound=StrEnum)
 
 
 @router.get("/overview", response_class=HTMLResponse)
@@ -30,15 +44,51 @@ def overview(request: Request, principal: Viewer) -> HTMLResponse:
     return render(request, "overview.html", {"tiles": tiles, "chart": chart}, principal=principal)
 
 
+def page_cursor(key: Cursor) -> str:
+    """A list's sort key as the opaque `before` parameter of its next-page link."""
+    return encode_cursor(tuple(v.isoformat() if isinstance(v, datetime) else v for v in key))
+
+
+def read_cursor(list_key: str, text: str) -> Cursor:
+    """The sort key a next-page link carried, checked against the list's key types (422 if foreign)."""
+    types = CURSOR_TYPES.get(list_key)
+    if types is None:
+        raise HTTPException(422, f"before: the list {list_key!r} has a single page")
+    raw = decode_cursor(text)
+    wrong = HTTPException(422, f"before: {text[:40]!r} is not a cursor of /lists/{list_key}: follow its link")
+    if len(raw) != len(types):
+        raise wrong
+    values: list[Any] = []
+    for value, kind in zip(raw, types, strict=True):
+        if kind is datetime and isinstance(value, str):
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:
+                raise wrong from None
+            if value.tzinfo is None:
+                raise wrong
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise wrong
+        values.append(value)
+    return tuple(values)
+
+
+Before = Annotated[str, Query(max_length=MAX_CURSOR, description="the next-page cursor from a link")]
+
+
 @router.get("/lists/{key}", response_class=HTMLResponse)
-def tile_list(request: Request, key: str, principal: Viewer) -> HTMLResponse:
+def tile_list(request: Request, key: str, principal: Viewer, before: Before = "") -> HTMLResponse:
     tile = TILES_BY_KEY.get(key)
     if tile is None:
         raise HTTPException(404, f"no list {key!r}; known: {', '.join(TILES_BY_KEY)}")
-    rows = tile_rows(tile, context(request).engine, now_utc())
+    after = read_cursor(key, before) if before else None
+    limit = PAGE_SIZE if key in PAGES else UNPAGED_LIMIT
+    page = tile_page(tile, context(request).engine, now_utc(), after, limit)
+    table, following = page if page is not None else (None, None)
     context_ = {
         "tile": tile,
-        "table": rows,
+        "table": table,
+        "next": f"/lists/{key}?{urlencode({'before': page_cursor(following)})}" if following else "",
         "can_unban": key == "bans" and principal.role.allows(Role.OPERATOR),
     }
     return render(request, "list.html", context_, principal=principal)
@@ -58,25 +108,66 @@ def unban(request: Request, address: str, principal: Operator) -> Response:
     return RedirectResponse("/lists/bans", status_code=303)
 
 
+def parse_since(text: str) -> datetime:
+    """The form's `since`: a date or date and time, UTC unless it names a zone (as the table shows UTC)."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise HTTPException(
+            422, f"since: {text[:40]!r} is not a date or time; write 2026-11-25 or 2026-11-25T10:00 (UTC)"
+        ) from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def choice(kind: type[E], name: str, text: str) -> E | None:
+    """A form's enum filter: empty is "all", anything else must be one of the values."""
+    if not text:
+        return None
+    try:
+        return kind(text)
+    except ValueError:
+        known = ", ".join(member.value for member in kind)
+        raise HTTPException(422, f"{name}: {text[:40]!r} is not one of {known}") from None
+
+
+# The filters come from a form whose "all" is an empty value, so they are read as text and checked here.
+Text = Annotated[str, Query(max_length=255)]
+
+
 @router.get("/findings", response_class=HTMLResponse)
 def findings(
     request: Request,
     principal: Viewer,
-    guard: Annotated[Guard | None, Query()] = None,
+    guard: Text = "",
+    severity: Text = "",
+    subject: Text = "",
+    since: Annotated[
+        str, Query(max_length=64, description="event time at or after (UTC unless a zone)")
+    ] = "",
     before: Annotated[
         int | None, Query(ge=1, description="show findings with a smaller id (next page)")
     ] = None,
 ) -> HTMLResponse:
     # Keyset pagination on the primary key: the same cost on page 1 and page 10,000.
     query = select(Finding).order_by(Finding.id.desc()).limit(PAGE_SIZE)
-    if guard is not None:
-        query = query.where(Finding.guard == guard)
+    filters = {"guard": guard, "severity": severity, "subject": subject.strip(), "since": since.strip()}
+    if (wanted_guard := choice(Guard, "guard", guard)) is not None:
+        query = query.where(Finding.guard == wanted_guard)
+    if (wanted_severity := choice(Severity, "severity", severity)) is not None:
+        query = query.where(Finding.severity == wanted_severity)
+    if filters["subject"]:
+        query = query.where(Finding.subject == filters["subject"])
+    if filters["since"]:
+        query = query.where(Finding.time >= parse_since(filters["since"]))
     if before is not None:
         query = query.where(Finding.id < before)
     with session_factory(context(request).engine)() as session:
         rows = list(session.scalars(query))
-    following = rows[-1].id if len(rows) == PAGE_SIZE else None
-    page = {"rows": rows, "guard": guard.value if guard else "", "next": following, "guards": list(Guard)}
+    given = {name: value for name, value in filters.items() if value}
+    following = ""
+    if len(rows) == PAGE_SIZE:
+        following = "/findings?" + urlencode({**given, "before": rows[-1].id})
+    page = {"rows": rows, **filters, "next": following, "guards": list(Guard), "severities": list(Severity)}
     return render(request, "findings.html", page, principal=principal)
 
 

@@ -21,7 +21,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import Engine, func, or_, select
+from sqlalchemy import Engine, or_, select
 
 from phonewarden.console.auth import Operator, Viewer, actor_of, context, now_utc
 from phonewarden.console.policy import Role
@@ -86,9 +86,19 @@ def cert_outcomes(engine: Engine, macs: list[str]) -> dict[str, tuple[str, str, 
         (ProvEvent.action == "fetch") & ProvEvent.reason.in_(SERVED),
         (ProvEvent.action == "deny") & ProvEvent.reason.in_(CERT_DENIALS),
     )
-    newest = select(func.max(ProvEvent.id)).where(ProvEvent.mac.in_(macs), decided).group_by(ProvEvent.mac)
+    # Per phone its newest deciding event, walking the MAC index from the newest row: a phone with 100
+    # fetches costs what one with one does (a max() over all the phones' events read 200,000 rows).
+    newest = (
+        select(ProvEvent.id)
+        .where(ProvEvent.mac == ProvDevice.mac, decided)
+        .order_by(ProvEvent.id.desc())
+        .limit(1)
+        .correlate(ProvDevice)
+        .scalar_subquery()
+    )
+    ids = select(newest).where(ProvDevice.mac.in_(macs))
     query = select(ProvEvent.mac, ProvEvent.action, ProvEvent.reason, ProvEvent.time).where(
-        ProvEvent.id.in_(newest)
+        ProvEvent.id.in_(ids)
     )
     with session_factory(engine)() as session:
         return {mac: (action, reason, time) for mac, action, reason, time in session.execute(query)}

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
@@ -116,14 +116,23 @@ class BanStore:
             )
             return bool(getattr(result, "rowcount", 0))
 
-    def active_bans(self, include_dry_run: bool = False) -> list[BanRow]:
+    def active_bans(self, include_dry_run: bool = False, limit: int | None = None) -> list[BanRow]:
         """Running bans, longest left first; would-be bans of a dry run only when asked for."""
         now = datetime.now(UTC)
         query = select(ShieldBan).where(ShieldBan.expires_at > now)
         if not include_dry_run:
             query = query.where(ShieldBan.dry_run.is_(False))
+        query = query.order_by(ShieldBan.expires_at.desc()).limit(limit)
         with self._session() as session:
-            return [_row(ban) for ban in session.scalars(query.order_by(ShieldBan.expires_at.desc()))]
+            return [_row(ban) for ban in session.scalars(query)]
+
+    def count_active(self, include_dry_run: bool = False) -> int:
+        now = datetime.now(UTC)
+        query = select(func.count(ShieldBan.id)).where(ShieldBan.expires_at > now)
+        if not include_dry_run:
+            query = query.where(ShieldBan.dry_run.is_(False))
+        with self._session() as session:
+            return int(session.scalar(query) or 0)
 
     def ended_bans(self) -> list[BanRow]:
         """Bans that ended and whose offences are not forgotten yet (escalation history)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Integer, String, Text
+from sqlalchemy import Boolean, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from phonewarden.store.columns import JSONDocument, UTCDateTime, utc_now
@@ -19,13 +19,15 @@ class ShieldBan(Base):
     escalated after a restart; `dry_run` marks a would-be ban, which no enforcer and no feed ever gets."""
 
     __tablename__ = "shield_bans"
+    # The overview counts the enforced bans (running, not a dry run) from this index alone.
+    __table_args__ = (Index("ix_shield_bans_expires_at_dry_run", "expires_at", "dry_run"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     address: Mapped[str] = mapped_column(String(64), unique=True)
     reasons: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
     offences: Mapped[int] = mapped_column(Integer, default=1)
-    banned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    banned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, index=True)  # newest first
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
     # Set by the sweep once the ban ended and was lifted everywhere; NULL while it runs (or awaits the sweep).
     forget_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)

@@ -40,7 +40,7 @@ router = APIRouter(include_in_schema=False)
 NAV = [("Shield bans", "/shield/bans"), ("Shield activity", "/shield/activity")]
 MAX_BANS = 500  # shown on one page; the API's /bans has them all
 SAMPLES_PER_BAN = 3
-EVIDENCE_SCAN = 5_000  # newest findings read to pick evidence for the shown bans
+EVIDENCE_PER_SOURCE = 10  # newest findings per shown ban read for its detectors and samples
 TOP_SOURCES = 20
 HOURS = 24
 MAX_MANUAL_MINUTES = 30 * 24 * 60
@@ -53,55 +53,64 @@ class BanView:
     samples: list[str]
 
 
-def _bans(engine: Engine) -> list[BanRow]:
+def _bans(engine: Engine) -> tuple[list[BanRow], int]:
+    """The first MAX_BANS running bans (the rest: /api/v1/shield/bans) and how many run in all."""
+    store = BanStore(engine)
     try:
-        return BanStore(engine).active_bans(include_dry_run=True)[:MAX_BANS]
+        return store.active_bans(include_dry_run=True, limit=MAX_BANS), store.count_active(
+            include_dry_run=True
+        )
     except StoreError as exc:
         raise HTTPException(503, str(exc)) from None
 
 
 def evidence_by_source(engine: Engine, sources: list[str]) -> dict[str, tuple[list[str], list[str]]]:
-    """Per source: the detectors that reported it and up to SAMPLES_PER_BAN evidence lines, newest first."""
-    if not sources:
-        return {}
-    query = (
-        select(Finding.subject, Finding.kind, Finding.evidence)
-        .where(Finding.guard == Guard.SHIELD, Finding.subject.in_(sources))
-        .order_by(Finding.id.desc())
-        .limit(EVIDENCE_SCAN)
-    )
-    detectors: dict[str, list[str]] = defaultdict(list)
-    samples: dict[str, list[str]] = defaultdict(list)
+    """Per source: the detectors of its newest findings and up to SAMPLES_PER_BAN evidence lines.
+
+    One short query per source, newest first by primary key, so a source with 100,000 findings costs what
+    one with ten does (SQLite's subject index ends in the id); one query over all the sources read all
+    their findings to keep the newest few.
+    """
+    found: dict[str, tuple[list[str], list[str]]] = {}
     with session_factory(engine)() as session:
-        for subject, kind, evidence in session.execute(query):
-            if kind not in detectors[subject]:
-                detectors[subject].append(kind)
-            room = SAMPLES_PER_BAN - len(samples[subject])
-            found = evidence.get("samples", []) if isinstance(evidence, dict) else []
-            samples[subject].extend(str(line) for line in found[:room])
-    return {source: (detectors[source], samples[source]) for source in detectors}
+        for source in sources:
+            query = (
+                select(Finding.kind, Finding.evidence)
+                .where(Finding.subject == source, Finding.guard == Guard.SHIELD)
+                .order_by(Finding.id.desc())
+                .limit(EVIDENCE_PER_SOURCE)
+            )
+            detectors: list[str] = []
+            samples: list[str] = []
+            for kind, evidence in session.execute(query):
+                if kind not in detectors:
+                    detectors.append(kind)
+                lines = evidence.get("samples", []) if isinstance(evidence, dict) else []
+                samples.extend(str(line) for line in lines[: SAMPLES_PER_BAN - len(samples)])
+            if detectors:
+                found[source] = (detectors, samples)
+    return found
 
 
 def top_sources(engine: Engine, since: datetime, limit: int = TOP_SOURCES) -> list[dict[str, Any]]:
-    """The sources with the most shield findings since `since`, with their detectors and whether banned."""
-    count = func.count(Finding.id)
+    """The sources with the most shield findings since `since`, with their detectors and whether banned.
+
+    One pass over the time range (the (guard, time) index), counted per source and detector.
+    """
     query = (
-        select(Finding.subject, count, func.max(Finding.time))
+        select(Finding.subject, Finding.kind, func.count(Finding.id), func.max(Finding.time))
         .where(Finding.guard == Guard.SHIELD, Finding.time >= since)
-        .group_by(Finding.subject)
-        .order_by(count.desc(), Finding.subject)
-        .limit(limit)
+        .group_by(Finding.subject, Finding.kind)
     )
+    totals: dict[str, int] = defaultdict(int)
+    kinds: dict[str, set[str]] = defaultdict(set)
+    last: dict[str, datetime] = {}
     with session_factory(engine)() as session:
-        rows = list(session.execute(query))
-        subjects = [row[0] for row in rows]
-        kinds: dict[str, set[str]] = defaultdict(set)
-        kind_query = select(Finding.subject, Finding.kind).distinct()
-        kind_query = kind_query.where(
-            Finding.guard == Guard.SHIELD, Finding.time >= since, Finding.subject.in_(subjects)
-        )
-        for subject, kind in session.execute(kind_query):
+        for subject, kind, count, newest in session.execute(query):
+            totals[subject] += int(count)
             kinds[subject].add(kind)
+            last[subject] = max(last.get(subject, newest), newest)
+        subjects = sorted(totals, key=lambda source: (-totals[source], source))[:limit]
         banned = set(
             session.scalars(
                 select(ShieldBan.address).where(
@@ -114,12 +123,12 @@ def top_sources(engine: Engine, since: datetime, limit: int = TOP_SOURCES) -> li
     return [
         {
             "source": subject,
-            "findings": int(total),
+            "findings": totals[subject],
             "detectors": sorted(kinds[subject]),
-            "last_seen": last,
+            "last_seen": last[subject],
             "banned": subject in banned,
         }
-        for subject, total, last in rows
+        for subject in subjects
     ]
 
 
@@ -140,11 +149,12 @@ def hourly(engine: Engine, now: datetime, hours: int = HOURS) -> dict[str, list[
 @router.get("/bans", response_class=HTMLResponse)
 def bans_page(request: Request, principal: Viewer) -> HTMLResponse:
     engine = context(request).engine
-    rows = _bans(engine)
+    rows, total = _bans(engine)
     evidence = evidence_by_source(engine, [row.address for row in rows])
     views = [BanView(row, *evidence.get(row.address, ([], []))) for row in rows]
     page = {
         "bans": views,
+        "total": total,
         "limit": MAX_BANS,
         "can_unban": principal.role.allows(Role.OPERATOR),
         "unbanned": request.query_params.get("unbanned", ""),
