@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import copy
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from phonewarden.fraud.cdr import Cdr
 from phonewarden.fraud.detect import FraudDetector
@@ -217,3 +221,35 @@ def test_chained_critical_is_marked_and_user_of_a_channel_matches() -> None:
     assert "after shield finding on 1001" in critical[0].reason
     assert critical[0].to_json()["chained"] is True
     assert not any(a.chained for a in _detector().process(_call("PJSIP/1001", "0088213456789", T0)))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 3 * 3600), st.sampled_from(["030123456", "0025261234567", "00881612345"]),
+                  st.integers(0, 2 * 3600)),
+        min_size=1, max_size=40,
+    ),
+    st.integers(0, 2 * 86400),
+)  # fmt: skip
+def test_over_limit_skips_only_windows_whose_sums_stay_within(
+    calls: list[tuple[int, str, int]], later: int
+) -> None:
+    """over_limit's shortcuts (the last two clock hours, the settled day's totals) give what summing
+    every window in turn gives."""
+    detector = _detector()
+    now = T0
+    for gap, number, seconds in calls:
+        now += gap
+        detector.process(_call("a", number, now, seconds=seconds))
+    at = now + later
+    state = detector.accounts.get("a", at)
+    assert state is not None
+    reference = copy.deepcopy(state)
+    expected = None
+    for limit in detector.limits:
+        sums = reference.window.recent(limit.seconds, at)
+        if sums.cost > limit.max_cost or sums.minutes > limit.max_minutes:
+            expected = (limit, sums)
+            break
+    assert detector.over_limit(state, at) == expected

@@ -177,3 +177,72 @@ def test_short_calls_count_whole_long_ones_from_the_window_start() -> None:
     assert abs(last_five.minutes - (4.0 + 4.0)) < 1e-9 and last_five.calls == 2
     assert abs(window.recent(86400, 7200.0).minutes - 134.0) < 1e-9
     assert window.minutes == 134.0  # the running total stays an upper bound
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from("abc"), st.integers(-600, 5 * 3600)),
+        max_size=60,
+    )
+)
+def test_current_is_get_then_roll_then_set(ops: list[tuple[str, int]]) -> None:
+    """`current` (the detector's one call a CDR) leaves the table and the states as the three steps do."""
+    from phonewarden.fraud.state import AccountTable
+
+    fast, plain = AccountTable(7200.0, 2), AccountTable(7200.0, 2)
+    now = 0.0
+    for key, step in ops:
+        now += step  # time also goes back: late records
+        got, expected = fast.current(key, now), plain.get(key, now)
+        if expected is not None and now >= expected.hour_end and expected.roll(now):
+            plain.set(key, expected, now)
+        if expected is None:
+            assert got is None
+            for table in (fast, plain):
+                state = AccountState(first_seen=now, weeks=2, window=Window(3600))
+                state.roll(now)
+                table.set(key, state, now)
+        else:
+            assert got is not None and (got.hour, got.hour_end) == (expected.hour, expected.hour_end)
+        assert [(key, entry.updated) for key, entry in fast._entries.items()] == [
+            (key, entry.updated) for key, entry in plain._entries.items()
+        ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(0, 1000, width=32), min_size=1, max_size=40), st.floats(0.5, 10))
+def test_robust_limit_is_the_statistics_median_and_mad(values: list[float], factor: float) -> None:
+    import statistics
+
+    from phonewarden.fraud.state import MAD_TO_SIGMA, _robust_limit
+
+    median = statistics.median(values)
+    mad = statistics.median(abs(value - median) for value in values)
+    spread = max(mad * MAD_TO_SIGMA, (max(values) - median) / 2)
+    assert _robust_limit(values, factor) == (median + factor * spread, median)  # bit for bit
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 4 * 3600), st.floats(0, 5), st.integers(0, 3 * 3600)), max_size=40),
+    st.integers(0, 2 * 86400),
+)
+def test_settled_means_expire_would_change_nothing(calls: list[tuple[int, float, int]], later: int) -> None:
+    """over_limit skips summing the whole window when `settled` and its totals are within the limit:
+    then expiring must change nothing, and the sums must not exceed the totals."""
+    from copy import deepcopy
+
+    window = Window(86400)
+    now = 0
+    for gap, cost, seconds in calls:
+        now += gap
+        window.add(float(now), cost, seconds / 60, 0.0, float(seconds))
+    at = float(now + later)
+    expired = deepcopy(window)
+    expired.expire(at)
+    unchanged = list(expired.buckets) == list(window.buckets) and list(expired.long) == list(window.long)
+    assert window.settled(at) == (bool(window.buckets) and unchanged)
+    if window.settled(at):
+        sums = window.recent(86400, at)
+        assert sums.cost <= window.cost and sums.minutes <= window.minutes

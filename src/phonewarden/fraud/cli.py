@@ -54,7 +54,12 @@ def _events(
 ) -> Iterator[tuple[float, int, Any]]:
     """CDRs (kind 1), SIP records (kind 0) and shield findings (kind -1) merged by event time."""
     settings = engine.settings
-    cdrs = ((cdr.end, 1, cdr) for path in files for cdr in read_cdrs(path, settings, report, fmt))
+    # A finished file: its new numbers are rated a chunk at a time, ahead of detection (same results).
+    cdrs = (
+        (cdr.end, 1, cdr)
+        for path in files
+        for cdr in engine.rated_ahead(read_cdrs(path, settings, report, fmt))
+    )
     if capture is None and not findings:
         yield from cdrs  # one stream: merging would only add a heap step per CDR
         return
@@ -262,7 +267,7 @@ def accounts(
     report = ReadReport()
     try:
         for path in files:
-            for cdr in read_cdrs(path, engine.settings, report, fmt):
+            for cdr in engine.rated_ahead(read_cdrs(path, engine.settings, report, fmt)):
                 engine.on_cdr(cdr)
     except CdrFormatError as exc:
         typer.secho(f"phonewarden fraud accounts: {exc}", fg=typer.colors.RED, err=True)

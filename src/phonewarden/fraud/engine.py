@@ -7,6 +7,8 @@ replay of last month gives exactly the alerts the running guard would have given
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Iterator
+from itertools import islice
 from typing import Any
 
 from phonewarden.fraud.cdr import Cdr
@@ -20,6 +22,7 @@ from phonewarden.fraud.restrictions import Decision, RestrictionBook
 from phonewarden.fraud.settings import FraudSettings
 
 TICK_SECONDS = 30.0  # live checks and ack deadlines run at most this often in event time
+RATE_AHEAD = 1024  # CDRs of a file read ahead so that their new numbers are rated together
 
 Output = Alert | Restriction
 
@@ -62,15 +65,33 @@ class FraudEngine:
         self.restrictions += len(decided)
         return out + list(decided)
 
+    def rated_ahead(self, cdrs: Iterable[Cdr]) -> Iterator[Cdr]:
+        """`cdrs` as they come, read RATE_AHEAD at a time to rate their new numbers together first.
+
+        phonenumbers (~20 µs a new number) runs ~1.5x faster back to back than between CDRs, whose
+        detectors push its tables out of the CPU caches. Ratings depend on the dialled string alone, so
+        the results are the same. For finished inputs (a file, a pushed batch): it waits for a full chunk."""
+        rate, ratings = self.rater.rate, self.rater.ratings
+        iterator = iter(cdrs)
+        while chunk := list(islice(iterator, RATE_AHEAD)):
+            for cdr in chunk:
+                if cdr.destination not in ratings:
+                    rate(cdr.destination)
+            yield from chunk
+
     def on_cdr(self, cdr: Cdr) -> list[Output]:
-        self.live.reconcile(cdr)  # the CDR replaces its call's live estimate
+        if self.live.estimates:  # none without live calls (a backtest of CDRs alone)
+            self.live.reconcile(cdr)  # the CDR replaces its call's live estimate
         end = cdr.end
         if end > self.now:
             self.now = end
         # Ticks are due every TICK_SECONDS of event time; between them a CDR only meets the detector.
-        out = self._advance(end) if self.now >= self._next_tick else []
+        if self.now >= self._next_tick:
+            out = self._advance(end)
+            alerts = self.detector.process(cdr)
+            return out + self._decide(alerts) if alerts else out
         alerts = self.detector.process(cdr)
-        return out + self._decide(alerts) if alerts else out
+        return self._decide(alerts) if alerts else []
 
     def on_call_start(
         self, call_id: str, account: str, destination: str, now: float, source_ip: str = ""

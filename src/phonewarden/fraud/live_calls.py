@@ -166,8 +166,8 @@ class LiveCalls:
         return estimate
 
     def open_calls(self, account: str, now: float) -> list[LiveCall]:
-        ids = self.by_account.get(account, set())
-        return [call for call in (self.calls.get(i, now) for i in list(ids)) if call is not None]
+        ids = sorted(self.by_account.get(account, ()))  # sorted: the call an alert names must not vary by run
+        return [call for call in (self.calls.get(i, now) for i in ids) if call is not None]
 
     def _concurrency(self, call: LiveCall, now: float) -> list[Alert]:
         state = self.detector.state(call.account, now)

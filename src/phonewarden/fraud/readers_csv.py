@@ -38,12 +38,13 @@ class AsteriskCsv:
 
     def __init__(self, local: LocalTimeParser) -> None:
         self.local = local
+        self._parse_time = local.parse  # bound once: this runs for every row
 
     def convert(self, row: list[str]) -> Cdr | None:
         if len(row) not in ASTERISK_COLUMNS:
             raise CdrRowError(f"{len(row)} columns, Asterisk Master.csv has 16, 17, 18 or 21")
         try:  # the common case without per-field checks; any doubt goes to the checked path
-            end = self.local.parse(row[11])
+            end = self._parse_time(row[11])
             duration = float(row[12])
             billsec = float(row[13]) if row[14] == "ANSWERED" else 0.0
         except ValueError:

@@ -9,7 +9,6 @@ the median + k * MAD of the same and neighbouring hours (robust: one expensive w
 from __future__ import annotations
 
 import math
-import statistics
 from array import array
 from collections import deque
 from contextlib import suppress
@@ -25,6 +24,8 @@ MAX_LONG_CALLS = 2000  # long calls listed per account (a day of ~7 calls at onc
 
 
 _ZEROS = array("f", bytes(4 * HOURS_PER_WEEK * 52))  # silent hours are written from this
+_INF = math.inf
+_NEG_INF = -math.inf
 
 
 class Sums(NamedTuple):
@@ -78,19 +79,15 @@ class Window:
         """Book a call whole in the minute it ended: all of `add` for a call up to `long_after`."""
         minute = now // 60
         buckets = self.buckets
-        if buckets:
-            last = buckets[-1]
-            if last[0] == minute:
-                last[1] += cost
-                last[2] += minutes
-                last[3] += 1
-                last[4] += risky
-            else:
-                buckets.append([minute, cost, minutes, 1.0, risky])
-                if buckets[0][0] <= minute - self.span:
-                    self.expire(now)
+        if buckets and (last := buckets[-1])[0] == minute:
+            last[1] += cost
+            last[2] += minutes
+            last[3] += 1
+            last[4] += risky
         else:
             buckets.append([minute, cost, minutes, 1.0, risky])
+            if buckets[0][0] <= minute - self.span:
+                self.expire(now)
         self.cost += cost
         self.minutes += minutes
         self.calls += 1
@@ -119,18 +116,30 @@ class Window:
     def expire(self, now: float) -> None:
         oldest = (now - self.seconds) // 60
         buckets = self.buckets
-        while buckets and buckets[0][0] <= oldest:
-            _, cost, minutes, calls, risky = buckets.popleft()
-            self.cost -= cost
-            self.minutes -= minutes
-            self.calls -= calls
-            self.risky -= risky
+        if buckets and buckets[0][0] <= oldest:
+            # Runs for most calls of a day-long window: totals in locals, the same subtractions in the
+            # same order, stored once.
+            cost, minutes, calls, risky = self.cost, self.minutes, self.calls, self.risky
+            while buckets and buckets[0][0] <= oldest:
+                _, bucket_cost, bucket_minutes, bucket_calls, bucket_risky = buckets.popleft()
+                cost -= bucket_cost
+                minutes -= bucket_minutes
+                calls -= bucket_calls
+                risky -= bucket_risky
+            self.cost, self.minutes, self.calls, self.risky = cost, minutes, calls, risky
         if not buckets:
             self.cost = self.minutes = self.calls = self.risky = 0.0
         long = self.long
         if long:
             while long and long[0][0] // 60 <= oldest:
                 long.popleft()
+
+    def settled(self, now: float) -> bool:
+        """True when `expire(now)` would change nothing: the totals are then the whole window's before
+        long calls' early parts come off, so `recent` over the whole window can only be lower."""
+        oldest = (now - self.seconds) // 60
+        buckets, long = self.buckets, self.long
+        return bool(buckets) and buckets[0][0] > oldest and (not long or long[0][0] // 60 > oldest)
 
     def recent(self, seconds: int, now: float) -> Sums:
         """Sums over the last `seconds` (whole minutes), newest buckets first; long calls count only
@@ -180,12 +189,31 @@ class AccountTable(TtlMap[str, "AccountState"]):
         entry = self._entries.get(key)
         if entry is None:
             return None
-        if not math.isfinite(now):
+        if not _NEG_INF < now < _INF:  # math.isfinite without the call
             raise ValueError(f"event time must be finite, got {now!r}")
         latest = self._latest
         if now > latest:
             self._latest = latest = now
         return None if latest - entry.updated >= self.ttl else entry.value
+
+    def current(self, key: str, now: float) -> AccountState | None:
+        """`get`; a state whose hour is over is rolled and marked updated, as `set` would (keeps an
+        active account from expiring). The detector's first step for every CDR, in one call."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if not _NEG_INF < now < _INF:  # math.isfinite without the call
+            raise ValueError(f"event time must be finite, got {now!r}")
+        latest = self._latest
+        if now > latest:
+            self._latest = latest = now
+        if latest - entry.updated >= self.ttl:
+            return None
+        state = entry.value
+        if now >= state.hour_end and state.roll(now):
+            entry.updated = latest  # what `set` stores: the table's high-water mark, at least `now`
+            self._entries.move_to_end(key)
+        return state
 
     def set(self, key: str, value: AccountState, now: float) -> None:
         entry = self._entries.get(key)
@@ -289,8 +317,10 @@ class AccountState:
         one and two windows, at two dict operations a call (a per-key ring costs ~5x more)."""
         epoch = int(now // window)
         if epoch != self.dialled_epoch:
-            self.dialled_before = self.dialled if epoch == self.dialled_epoch + 1 else {}
-            self.dialled, self.dialled_epoch = {}, epoch
+            # A new window (most calls of a quiet account): the number is its first entry.
+            before = self.dialled if epoch == self.dialled_epoch + 1 else {}
+            self.dialled_before, self.dialled, self.dialled_epoch = before, {number: 1}, epoch
+            return 1 + before.get(number, 0)
         dialled = self.dialled
         count = dialled.get(number)
         if count is None:
@@ -331,9 +361,16 @@ class AccountState:
         return any(mask >> ((slot + offset) % HOURS_PER_WEEK) & 1 for offset in (-1, 0, 1))
 
 
+def _median(ordered: list[float]) -> float:
+    """statistics.median of an already sorted list, step for step (it sorts a copy first)."""
+    half = len(ordered) // 2
+    return ordered[half] if len(ordered) % 2 else (ordered[half - 1] + ordered[half]) / 2
+
+
 def _robust_limit(values: list[float], factor: float) -> tuple[float, float]:
-    median = statistics.median(values)
-    mad = statistics.median(abs(value - median) for value in values)
+    ordered = sorted(values)
+    median = _median(ordered)
+    mad = _median(sorted([abs(value - median) for value in ordered]))
     # A quiet slot (MAD 0) still allows a little more than its busiest sample.
-    spread = max(mad * MAD_TO_SIGMA, (max(values) - median) / 2)
+    spread = max(mad * MAD_TO_SIGMA, (ordered[-1] - median) / 2)
     return median + factor * spread, median
