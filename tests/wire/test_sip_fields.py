@@ -10,7 +10,8 @@ from phonewarden.wire.sip import parse_sip
 from phonewarden.wire.sip_fields import canonical_name, split_headers
 
 LOOKED_UP = [
-    "call-id", "i", "cseq", "from", "f", "to", "t", "via", "v", "user-agent", "server", "max-forwards",
+    "call-id", "i", "cseq", "from", "f", "to", "t", "via", "v", "contact", "m", "user-agent", "server",
+    "max-forwards",
     "content-type", "c", "content-length", "l", "expires", "authorization", "proxy-authorization",
     "www-authenticate", "proxy-authenticate",
 ]  # fmt: skip  # all with a targeted search; other names build the index
@@ -30,7 +31,8 @@ def test_canonical_name() -> None:
 # dotless i, long s), missing colons, empty values, line ends of every kind.
 _NAME_PARTS = st.sampled_from(
     [" ", "\t", "\r", "\x0b", "\x1c", "\xa0", "\x85", "K", "k", "\u212a", "ı", "İ", "ſ", "-", "i", "I", "l",
-     "v", "x", "Call-ID", "CSeq", "User-Agent", "Via", "Server", "Content-Length", "From", "To"]
+     "v", "m", "x", "Call-ID", "CSeq", "User-Agent", "Via", "Server", "Content-Length", "From", "To",
+     "Contact"]
 )  # fmt: skip
 _VALUE_PARTS = st.sampled_from(
     [" ", "\t", "\r", "\x0b", "\x1c", "\xa0", "\x85", "a", "1", ",", ";", "<", '"', "é"]
@@ -80,6 +82,8 @@ def test_split_headers_equals_per_line_partition(data: bytes) -> None:
 def test_call_id_and_cseq_fast_reads_equal_the_full_index(data: bytes) -> None:
     targeted = parse_sip(data)
     values = (targeted.call_id, targeted.cseq, targeted.cseq_number)
+    both = parse_sip(data).call_id_and_cseq()
     indexed = parse_sip(data)
     indexed.headers  # noqa: B018  # builds the index
     assert values == (indexed.header("call-id"), indexed.header("cseq"), indexed.cseq_number)
+    assert both == indexed.call_id_and_cseq() == values[:2]

@@ -3,9 +3,16 @@ HTTP/TLS by a TCP stream's first bytes; bounded stream state."""
 
 from __future__ import annotations
 
+import socket
+import struct
 from pathlib import Path
 
-from phonewarden.core.records import Segment
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from phonewarden.capture.replay import CaptureReplay
+from phonewarden.core.records import Frame, Segment
 from phonewarden.wire.hep import HepPacket, encode_hep
 from phonewarden.wire.traffic import TrafficDecoder
 
@@ -85,3 +92,105 @@ def test_unrecognised_streams_become_opaque_and_the_table_is_bounded() -> None:
     assert len(decoder.streams) == 2
     assert decoder.anomalies["stream-evicted"] == 1
     assert all(state.kind == "opaque" for state in decoder.streams.values())
+
+
+# --- feed_batch: the fast path for plain Ethernet/IP/UDP SIP frames must change nothing ----------------
+
+
+def _udp(payload: bytes, sport: int = 5062, dport: int = 5060, length: int | None = None) -> bytes:
+    return struct.pack("!HHHH", sport, dport, 8 + len(payload) if length is None else length, 0) + payload
+
+
+def _ipv4(payload: bytes, *, flags_offset: int = 0, proto: int = 17, total: int | None = None) -> bytes:
+    addresses = socket.inet_aton("198.51.100.7") + socket.inet_aton("203.0.113.5")
+    size = 20 + len(payload) if total is None else total
+    return struct.pack("!BBHHHBBH", 0x45, 0, size, 9, flags_offset, 64, proto, 0) + addresses + payload
+
+
+def _ipv6(payload: bytes, next_header: int = 17, length: int | None = None) -> bytes:
+    addresses = b"".join(socket.inet_pton(socket.AF_INET6, a) for a in ("2001:db8::7", "2001:db8::5"))
+    size = len(payload) if length is None else length
+    return struct.pack("!IHBB", 0x60000000, size, next_header, 64) + addresses + payload
+
+
+def _ether(packet: bytes, ethertype: int) -> bytes:
+    return bytes(range(12)) + struct.pack("!H", ethertype) + packet
+
+
+# Frames of every kind next to the fast path's: padding, VLAN, fragments (IPv4 and IPv6), an IPv6
+# extension header, HEP that reads like a request line, DNS, bad lengths, truncation, another link type.
+EDGE_FRAMES = [
+    _ether(_ipv4(_udp(OPTIONS)), 0x0800) + bytes(6),
+    _ether(_ipv6(_udp(OPTIONS)), 0x86DD),
+    _ether(_ipv6(_udp(OPTIONS)), 0x86DD) + bytes(4),
+    bytes(range(12)) + struct.pack("!HHH", 0x8100, 42, 0x0800) + _ipv4(_udp(OPTIONS)),
+    _ether(_ipv4(_udp(OPTIONS[:64]), flags_offset=0x2000), 0x0800),
+    _ether(_ipv6(struct.pack("!BBHI", 17, 0, 0x0001, 77) + _udp(OPTIONS)[:64], next_header=44), 0x86DD),
+    _ether(_ipv6(_udp(OPTIONS)), 0x86DD),  # while the IPv6 fragment above waits for the rest
+    _ether(_ipv6(bytes([17, 0, 1, 4, 0, 0, 0, 0]) + _udp(OPTIONS), next_header=0), 0x86DD),
+    _ether(_ipv4(_udp(b"HEP3 sip:x SIP/2.0\r\n\r\n")), 0x0800),
+    _ether(_ipv4(_udp(b"HEP3 sip:x SIP/2.0\r\n\r\n", dport=9060)), 0x0800),
+    _ether(_ipv4(_udp(bytes.fromhex("abcd0100000100000000000000") + b"\x00\x01\x00\x01", dport=53)), 0x0800),
+    _ether(_ipv4(_udp(OPTIONS, length=7)), 0x0800),
+    _ether(_ipv4(_udp(OPTIONS, length=len(OPTIONS) + 9)), 0x0800),
+    _ether(_ipv6(_udp(OPTIONS, length=len(OPTIONS) + 9)), 0x86DD),
+    _ether(_ipv6(_udp(OPTIONS), length=len(OPTIONS) + 20), 0x86DD),
+    _ether(_ipv6(_udp(OPTIONS), length=4), 0x86DD),
+    _ether(_ipv4(_udp(OPTIONS), total=30), 0x0800),
+    _ether(_ipv4(_udp(OPTIONS), proto=6), 0x0800),
+    _ether(_ipv4(_udp(b"not sip at all")), 0x0800),
+    _ether(_ipv6(_udp(OPTIONS))[:30], 0x86DD),
+]
+
+
+def _one_by_one_and_batched(frames: list[Frame], batch: int) -> tuple[TrafficDecoder, ...]:
+    one_by_one, batched = TrafficDecoder(), TrafficDecoder()
+    expected = [record.to_json() for frame in frames for record in one_by_one.feed(frame)]
+    got = []
+    for start in range(0, len(frames), batch):
+        got += [record.to_json() for record in batched.feed_batch(frames[start : start + batch])]
+    assert got == expected
+    assert batched.frames == one_by_one.frames == len(frames)
+    assert batched.anomalies == one_by_one.anomalies
+    assert batched.packets.ip.pending_datagrams == one_by_one.packets.ip.pending_datagrams
+    return one_by_one, batched
+
+
+CAPTURES = sorted(p.name for p in (DATA / "captures").glob("*.pcap*") if p.suffix != ".tsv")
+
+
+@pytest.mark.parametrize("name", CAPTURES)
+def test_feed_batch_gives_what_feed_gives_on_every_committed_capture(name: str) -> None:
+    frames = list(CaptureReplay(DATA / "captures" / name, progress=False))
+    one_by_one, _ = _one_by_one_and_batched(frames, 64)
+    assert one_by_one.frames > 0
+
+
+def test_feed_batch_gives_what_feed_gives_next_to_the_fast_path() -> None:
+    frames = [Frame(10.0 + n, 1, data, len(data)) for n, data in enumerate(EDGE_FRAMES)]
+    one_by_one, _ = _one_by_one_and_batched(frames, 5)
+    assert one_by_one.anomalies  # the edge frames did reach the checks around the fast path
+    assert one_by_one.packets.ip.pending_datagrams == 2
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(EDGE_FRAMES), st.integers(0, 200), st.integers(0, 255), st.integers(0, 80)),
+        max_size=12,
+    )
+)
+def test_fuzz_feed_batch_gives_what_feed_gives(edits: list[tuple[bytes, int, int, int]]) -> None:
+    frames = []
+    for index, (data, position, value, cut) in enumerate(edits):
+        position %= len(data)
+        data = data[:position] + bytes([value]) + data[position + 1 :]
+        frames.append(Frame(float(index), 1, data[: len(data) - cut], len(data)))
+    _one_by_one_and_batched(frames, 4)
+
+
+def test_an_ipv6_sip_frame_expires_fragments_that_timed_out_as_feed_does() -> None:
+    fragment, sip = EDGE_FRAMES[5], EDGE_FRAMES[6]
+    frames = [Frame(0.0, 1, fragment, len(fragment)), Frame(100.0, 1, sip, len(sip))]
+    one_by_one, _ = _one_by_one_and_batched(frames, 2)
+    assert one_by_one.packets.ip.pending_datagrams == 0

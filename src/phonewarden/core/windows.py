@@ -115,15 +115,22 @@ class TtlMap(_BoundedTable[K, _Timed[V]]):
     def _is_stale(self, entry: _Timed[V], now: float) -> bool:
         return now - entry.updated >= self.ttl
 
-    # set/get/contains/pop run several times per SIP message in the shield: _touch and _is_stale are
-    # written out in them (same steps), which saves a closure and two method calls each.
+    # set/get/contains/pop run several times per SIP message in the shield: _time, _touch and _is_stale
+    # are written out in them (same steps), which saves a closure and up to three method calls each.
 
     def set(self, key: K, value: V, now: float) -> None:
-        t = self._time(now)
-        entry = self._entries.get(key)
+        if not _NEG_INF < now < _INF:  # _time written out
+            raise ValueError(f"event time must be finite, got {now!r}")
+        if now > self._latest:
+            self._latest = t = now
+        else:
+            t = self._latest
+        entries = self._entries
+        entry = entries.get(key)
         if entry is None:
-            self._make_room(t)
-            self._entries[key] = _Timed(value, t)
+            if len(entries) >= self.max_keys:  # _make_room's own first check: most keys find room
+                self._make_room(t)
+            entries[key] = _Timed(value, t)
             return
         self._entries.move_to_end(key)
         entry.value = value
@@ -137,14 +144,24 @@ class TtlMap(_BoundedTable[K, _Timed[V]]):
 
     def contains(self, key: K, now: float) -> bool:
         entry = self._entries.get(key)
-        return entry is not None and self._time(now) - entry.updated < self.ttl
+        if entry is None:
+            return False
+        if not _NEG_INF < now < _INF:  # _time written out
+            raise ValueError(f"event time must be finite, got {now!r}")
+        if now > self._latest:
+            self._latest = now
+        return self._latest - entry.updated < self.ttl
 
     def pop(self, key: K, now: float) -> V | None:
         """Remove `key`; return its value if it was still live."""
         entry = self._entries.pop(key, None)
-        if entry is None or self._time(now) - entry.updated >= self.ttl:
+        if entry is None:
             return None
-        return entry.value
+        if not _NEG_INF < now < _INF:  # _time written out
+            raise ValueError(f"event time must be finite, got {now!r}")
+        if now > self._latest:
+            self._latest = now
+        return entry.value if self._latest - entry.updated < self.ttl else None
 
     def expire(self, now: float) -> list[tuple[K, V]]:
         """Drop every expired entry and return them, oldest first."""
@@ -195,7 +212,12 @@ class SlidingCounter(_BoundedTable[K, _Ring]):
 
     def add(self, key: K, now: float, amount: int = 1) -> int:
         """Count `amount` events for `key` at `now`; return the key's total in the window."""
-        t = self._time(now)
+        if not _NEG_INF < now < _INF:  # _time written out: this runs for most messages
+            raise ValueError(f"event time must be finite, got {now!r}")
+        if now > self._latest:
+            self._latest = t = now
+        else:
+            t = self._latest
         slots = self.buckets + 1
         ring = self._entries.get(key)
         if ring is None:  # _touch written out: no closure per event
@@ -203,14 +225,15 @@ class SlidingCounter(_BoundedTable[K, _Ring]):
             ring = self._entries[key] = _Ring([0] * slots, [0] * slots, t)
         else:
             self._entries.move_to_end(key)
-        current = self._bucket(t)
+        current = math.floor(t / self._width)  # _bucket and _sum written out
         slot = current % slots
-        if ring.stamps[slot] != current:  # the slot still holds a bucket that has left the window
-            ring.stamps[slot] = current
-            ring.counts[slot] = 0
-        ring.counts[slot] += amount
+        stamps, counts = ring.stamps, ring.counts
+        if stamps[slot] != current:  # the slot still holds a bucket that has left the window
+            stamps[slot] = current
+            counts[slot] = 0
+        counts[slot] += amount
         ring.updated = t
-        return self._sum(ring, current)
+        return sum(compress(counts, map((current - self.buckets).__le__, stamps)))
 
     def total(self, key: K, now: float) -> int:
         ring = self._entries.get(key)
@@ -256,7 +279,12 @@ class DistinctCounter(_BoundedTable[K, _Seen[T]]):
 
     def add(self, key: K, item: T, now: float) -> int:
         """Record `item` for `key` at `now`; return the key's distinct count in the window."""
-        t = self._time(now)
+        if not _NEG_INF < now < _INF:  # _time written out: this runs for most messages
+            raise ValueError(f"event time must be finite, got {now!r}")
+        if now > self._latest:
+            self._latest = t = now
+        else:
+            t = self._latest
         seen = self._entries.get(key)
         if seen is None:  # _touch written out, as in the other hot paths
             self._make_room(t)
@@ -267,7 +295,10 @@ class DistinctCounter(_BoundedTable[K, _Seen[T]]):
         items[item] = t
         items.move_to_end(item)
         seen.updated = t
-        self._forget_old(seen, t)
+        # _forget_old written out; `items` is never empty here: `item` was just seen at t
+        window = self.window
+        while t - next(iter(items.values())) >= window:
+            items.popitem(last=False)
         if len(items) > self.max_items_per_key:
             items.popitem(last=False)
             self.item_evictions += 1
@@ -322,7 +353,13 @@ class KeyedSamples(_BoundedTable[K, _Samples[V]]):
 
     def offer(self, key: K, make: Callable[[], V]) -> bool:
         """`add(key, make())`, but `make` is called only if the sample is kept (building one costs)."""
-        samples = self._touch(key, None, _Samples)
+        entries = self._entries
+        samples = entries.get(key)
+        if samples is None:  # _touch written out: detectors offer a sample for most failures they see
+            self._make_room(None)
+            samples = entries[key] = _Samples()
+        else:
+            entries.move_to_end(key)
         samples.offered += 1
         if len(samples.kept) >= self.samples_per_key:
             return False
@@ -386,7 +423,12 @@ class LeakyBucket(_BoundedTable[K, _Level]):
     def pour(self, key: K, now: float, amount: float = 1.0) -> float | None:
         """`add`, returning the level after the event, or None when it overflowed (the bucket is then
         empty): a caller that wants both saves the `level` lookup."""
-        t = self._time(now)
+        if not _NEG_INF < now < _INF:  # _time written out: this runs for most messages
+            raise ValueError(f"event time must be finite, got {now!r}")
+        if now > self._latest:
+            self._latest = t = now
+        else:
+            t = self._latest
         entries = self._entries
         entry = entries.get(key)
         if entry is None:  # _touch and _drained written out: this runs for every request

@@ -146,7 +146,9 @@ class ScannerDetector:
         for automaton in self.automata.values():
             automaton.make_automaton()
         self.prefilter.make_automaton()
-        self.literals = [p.literal for p in prints if p.literal is not None and not p.literal.startswith("!")]
+        # each literal once (fingerprints share some): _plan scans the text for every one of them
+        present = [p.literal for p in prints if p.literal is not None and not p.literal.startswith("!")]
+        self.literals = list(dict.fromkeys(present))
         self.by_field: dict[str, list[Fingerprint]] = {}
         for fingerprint in prints:
             self.by_field.setdefault(fingerprint.field, []).append(fingerprint)
@@ -160,7 +162,7 @@ class ScannerDetector:
         """`text`: raw as lower-cased latin-1 text, if the caller has it already."""
         if text is None:
             text = raw.decode("latin-1").lower()
-        if any(literal not in text for literal in self.absent):
+        if not all(map(text.__contains__, self.absent)):  # a "!literal" the text lacks
             return True
         return next(self.prefilter.iter(text), None) is not None
 

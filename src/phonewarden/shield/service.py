@@ -29,6 +29,7 @@ from phonewarden.shield.findings import Finding, Reporter, source_key
 from phonewarden.shield.policy import Decision, Policy, covering, parse_network
 from phonewarden.shield.settings import ShieldSettings
 from phonewarden.shield.transactions import Outcome, TransactionMatcher
+from phonewarden.wire.sip_values import to_int
 from phonewarden.wire.traffic import TrafficDecoder
 
 log = logging.getLogger(__name__)
@@ -138,9 +139,11 @@ class ShieldService:
             yield from self._process_frames(batch, decoder)
 
     def _process_frames(self, frames: list[Any], decoder: TrafficDecoder) -> Iterator[Output]:
-        feed, process = decoder.feed, self.process
-        for record in [record for frame in frames for record in feed(frame)]:
-            yield from process(record)
+        process = self.process
+        for record in decoder.feed_batch(frames):
+            outputs = process(record)
+            if outputs:  # most records make none
+                yield from outputs
 
     def process(self, record: Any) -> list[Output]:
         """Findings and decisions from one record; anything that is not a SIP record (a live `Frame`,
@@ -153,26 +156,39 @@ class ShieldService:
         now = self.clock.observe(record.time)
         if message.status is None:  # a request, or something that failed to be one
             key = source_key(record.segment.src)
-            call_id = message.call_id
-            cseq = message.cseq_number if call_id is not None else None
+            call_id, cseq_text = message.call_id_and_cseq()
+            cseq = None
+            if call_id is not None and cseq_text:
+                parts = cseq_text.split(None, 1)
+                cseq = to_int(parts[0]) if parts else None
             is_request = message.is_request
-            found = [
-                self.flood.observe(key, message, now),
-                self.malformed.observe(key, message, now, is_request and cseq is not None),
-            ]
+            flood = self.flood.observe(key, message, now)
+            # The detectors' own first checks are made here, which saves most messages two calls.
+            malformed = scanner = toll = None
+            if not is_request or cseq is None:  # the malformed detector passes well-formed requests
+                malformed = self.malformed.observe(key, message, now, False)
             if is_request:
-                # One lower-cased copy serves the scanner's prefilter and the credentials hint.
-                text = message.raw.decode("latin-1").lower()
-                found.append(self.scanner.observe(key, message, now, text))
-                found.append(self.toll.observe(key, message, now))
-                self.matcher.request(key, message, now, call_id, cseq, "authorization" in text)
+                scanner = self.scanner.observe(key, message, now)
+                if message.method == "INVITE":  # the toll-fraud detector looks at INVITEs only
+                    toll = self.toll.observe(key, message, now)
+                # bytes.lower() is str.lower() of the latin-1 text for every ASCII letter and makes none
+                credentials = b"authorization" in message.raw.lower()
+                self.matcher.request(key, message, now, call_id, cseq, credentials)
+            if flood is None and malformed is None and scanner is None and toll is None:
+                return []
+            found: tuple[Finding | None, ...] = (flood, malformed, scanner, toll)
         else:
             outcome = self.matcher.response(message, now)
             if outcome is None:
                 return []
-            found = [self.brute.observe(outcome, now), self.enum.observe(outcome, now)]
+            # Without credentials only a 403 is a failed authentication: brute force has nothing else to see.
+            brute = self.brute.observe(outcome, now) if outcome.credentials or outcome.status == 403 else None
+            enum = self.enum.observe(outcome, now)
             if outcome.succeeded:
                 self._note_success(outcome, now)
+            if brute is None and enum is None:
+                return []
+            found = (brute, enum)
         outputs: list[Output] = []
         for finding in found:
             if finding is not None:

@@ -69,7 +69,7 @@ class Outcome:
 
     __slots__ = (
         "_stale", "_target", "_user", "credentials", "expires", "method", "request", "response", "source",
-        "status",
+        "status", "succeeded",
     )  # fmt: skip
 
     def __init__(
@@ -86,6 +86,7 @@ class Outcome:
         self.expires = expires
         self.request = request
         self.response = response
+        self.succeeded = 200 <= status < 300  # an attribute: every detector asks, most of them twice
 
     @property
     def target(self) -> str | None:
@@ -119,10 +120,6 @@ class Outcome:
             return self.credentials and not self.stale
         return self.status == 403 and self.method in ("REGISTER", "INVITE", "SUBSCRIBE", "MESSAGE")
 
-    @property
-    def succeeded(self) -> bool:
-        return 200 <= self.status < 300
-
 
 class TransactionMatcher:
     def __init__(self, max_pending: int) -> None:
@@ -146,9 +143,8 @@ class TransactionMatcher:
         status = message.status
         if status is None or status < 200:
             return None
-        call_id = message.call_id
-        cseq_text = message.cseq if call_id is not None else None
-        parts: list[str] = cseq_text.split() if cseq_text else []
+        call_id, cseq_text = message.call_id_and_cseq()
+        parts: list[str] = cseq_text.split() if cseq_text and call_id is not None else []
         if len(parts) != 2 or not parts[0].isdigit():
             return None
         method = parts[1].upper()

@@ -15,8 +15,9 @@ from phonewarden.wire.link import LINKTYPE_ETHERNET, link_payload
 from phonewarden.wire.tcp import FlowKey, TcpReassembler
 
 # Ethernet type; IPv4 version/IHL, total length, flags+fragment offset, protocol, addresses;
-# UDP ports and length: the 40 bytes the fast path needs, in one call.
-_ETH_IPV4_UDP = struct.Struct("!12xHBxH2xHxB2x4s4sHHH")
+# UDP ports and length: the 40 bytes the fast path needs, in one call. TrafficDecoder.feed_batch
+# repeats this fast path inline (same checks) for the frames that carry SIP.
+ETH_IPV4_UDP = struct.Struct("!12xHBxH2xHxB2x4s4sHHH")
 _UDP_HEADER = struct.Struct("!HHH")
 _UDP, _TCP = 17, 6
 
@@ -27,7 +28,7 @@ class PacketDecoder:
         self.tcp = tcp or TcpReassembler()
         self._link_anomalies: Counter[str] = Counter()
         self._udp_anomalies: Counter[str] = Counter()
-        self._names: dict[bytes, str] = {}
+        self.names: dict[bytes, str] = {}  # packed address -> text (address_text); feed_batch shares it
 
     @property
     def anomalies(self) -> Counter[str]:
@@ -46,7 +47,7 @@ class PacketDecoder:
         data = frame.data
         if frame.linktype == LINKTYPE_ETHERNET and len(data) >= 42:
             ethertype, version_ihl, total, flags_offset, proto, src, dst, sport, dport, udp_len = (
-                _ETH_IPV4_UDP.unpack_from(data, 0)
+                ETH_IPV4_UDP.unpack_from(data, 0)
             )
             if (
                 ethertype == 0x0800
@@ -56,7 +57,7 @@ class PacketDecoder:
                 and 8 <= udp_len <= total - 20
                 and total + 14 <= len(data)
             ):
-                names = self._names
+                names = self.names
                 src_text = names.get(src) or address_text(src, names)
                 dst_text = names.get(dst) or address_text(dst, names)
                 return [Segment(frame.time, "udp", src_text, sport, dst_text, dport, data[42 : 34 + udp_len])]

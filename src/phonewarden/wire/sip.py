@@ -21,9 +21,9 @@ MAX_MESSAGE = 65535  # larger than any UDP datagram can carry: only hostile TCP 
 _FOLD = re.compile(r"[ \t]*\r?\n[ \t]+")
 _TOKEN = re.compile(r"[A-Za-z0-9.!%*_+`'~-]+")
 _HEADER_START = re.compile(r"[A-Za-z0-9.!%*_+`'~-]+[ \t]*:")
-_START_LINE = re.compile(
+SIP_START_LINE = _START_LINE = re.compile(
     rb"(?:[A-Za-z0-9.!%*_+`'~-]+ [^ \r\n]+ SIP/2\.0\r?(?:\n|\Z)|SIP/2\.0 [1-9][0-9][0-9](?:[ \r\n]|\Z))"
-)
+)  # what looks_like_sip matches, for callers that inline it
 # The first LF that is bare or followed by CR, LF, SP or HT. In a plain CRLF message without folds
 # it is the blank line's (group 1 then ends where the body starts): one scan finds the head and
 # rules out everything the general path handles.
@@ -190,7 +190,24 @@ def parse_sip(data: bytes) -> SipMessage:
         anomalies: list[str] = []
         if len(data) > MAX_MESSAGE:
             anomalies.append("oversize")
-        head, first, lines_start, body = _read_head(data, anomalies)
+        # _read_head's common case written out (CRLF lines, no folds, no leading blank line, UTF-8): it
+        # runs for every message; anything else, including a head that is not UTF-8, goes to _read_head.
+        event = _LINE_EVENT.search(data)
+        head: str | None = None
+        if event is not None and (body_start := event.end(1)) > 0 and data[0] != 13:
+            try:
+                head = data[: body_start - 4].decode("utf-8")
+            except UnicodeDecodeError:
+                head = None  # _read_head flags it and decodes line by line
+        if head is not None:
+            body = data[body_start:]
+            lines_start = head.find("\n")
+            if lines_start < 0:
+                first, lines_start = head, len(head)
+            else:
+                first = head[: lines_start - 1]
+        else:
+            head, first, lines_start, body = _read_head(data, anomalies)
         request_uri = method = version = reason = status = None
         if first.startswith("SIP/"):
             version, _, rest = first.partition(" ")

@@ -87,7 +87,7 @@ def _first_line_pattern(canon: str) -> re.Pattern[str]:
 _FIRST_LINE = {
     canon: _first_line_pattern(canon)
     for canon in (
-        "call-id", "cseq", "from", "to", "via", "user-agent", "server", "max-forwards",
+        "call-id", "cseq", "from", "to", "via", "contact", "user-agent", "server", "max-forwards",
         "content-type", "content-length", "expires", "authorization", "proxy-authorization",
         "www-authenticate", "proxy-authenticate",
     )
@@ -159,7 +159,7 @@ class SipFields:
 
     def header(self, name: str) -> str | None:
         """First value of a header (any case, compact form accepted)."""
-        return self._first(canonical_name(name))
+        return self._first(_CANON_CACHE.get(name) or canonical_name(name))
 
     def header_values(self, name: str) -> list[str]:
         """All values of a header in order; comma-joined Via/Contact/Route values are split."""
@@ -188,6 +188,20 @@ class SipFields:
             match = _CSEQ_LINE.search(self._head, self._head_start)
             return None if match is None else match.group(1) or ""
         return self._first("cseq")
+
+    def call_id_and_cseq(self) -> tuple[str | None, str | None]:
+        """(call_id, cseq) in one call: both are read from every message the shield sees."""
+        if self._index is None:
+            head = self._head
+            if head.isascii():
+                start = self._head_start
+                call_id = _CALL_ID_LINE.search(head, start)
+                cseq = _CSEQ_LINE.search(head, start)
+                return (
+                    None if call_id is None else call_id.group(1) or "",
+                    None if cseq is None else cseq.group(1) or "",
+                )
+        return self._first("call-id"), self._first("cseq")
 
     @property
     def cseq_number(self) -> int | None:
