@@ -239,3 +239,5 @@ def test_operator_unblocks_a_wangiri_number_through_the_api(client: TestClient) 
     assert lifted.json() == {"destination": "18765550123", "lifted": True, "by": "olga"}
     assert service.authorize("acme", "+18765550123").allow
     assert client.post(path, headers=operator).status_code == 404
+    bad = client.post("/api/v1/fraud/destinations/%3A/lift", headers=operator)
+    assert bad.status_code == 422 and "E.164" in bad.text

@@ -124,7 +124,10 @@ def lift(account: str, actor: ApiActor) -> dict[str, Any]:
 @router.post("/destinations/{destination}/lift")
 def lift_destination(destination: str, actor: ApiActor) -> dict[str, Any]:
     """Unblock a number blocked for every account (a Wangiri call-back number)."""
-    digits = destination_digits(destination)
+    try:
+        digits = destination_digits(destination)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
     if not digits or not get_service().lift_destination(digits, actor.name):
         raise HTTPException(404, f"number {destination!r} is not blocked")
     return {"destination": digits, "lifted": True, "by": actor.name}
