@@ -9,9 +9,10 @@ import time
 from datetime import UTC, datetime
 from html import unescape
 
+import pytest
 from fastapi.testclient import TestClient
 
-from phonewarden.audit import demo
+from phonewarden.audit import demo, pages
 from phonewarden.audit.checks_config import check_config
 from phonewarden.audit.configs import read_config
 from phonewarden.audit.results import CheckResult, Status
@@ -134,3 +135,28 @@ def test_every_page_of_the_demo_fleet_renders(client: TestClient) -> None:
     for link in links:
         page = client.get(unescape(link))
         assert page.status_code == 200 and 'id="checks"' in page.text, link
+
+
+def test_the_next_devices_link_walks_the_fleet_worst_first_once(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _seed_fleet(client)
+    log_in(client, enrolled(client, "vera", Role.VIEWER))
+    whole = _targets(client.get("/audit/fleet").text)
+    monkeypatch.setattr(pages, "PAGE_SIZE", 3)
+    first = client.get("/audit/fleet")
+    assert _targets(first.text) == whole[:3] and "(the worst 3 shown)" in first.text
+    link = re.search(r'id="next" href="([^"]+)"', first.text)
+    assert link is not None
+    second = client.get(unescape(link.group(1)))
+    assert _targets(second.text) == whole[3:] and 'id="next"' not in second.text
+    hq = client.get("/audit/fleet", params={"site": "hq"})
+    hq_link = re.search(r'id="next" href="([^"]+)"', hq.text)
+    assert hq_link is None  # three hq phones fill one page exactly
+    monkeypatch.setattr(pages, "PAGE_SIZE", 2)
+    hq = client.get("/audit/fleet", params={"site": "hq"})
+    hq_link = re.search(r'id="next" href="([^"]+)"', hq.text)
+    assert hq_link is not None and "site=hq" in hq_link.group(1)  # the filter travels with the page
+    assert _targets(client.get(unescape(hq_link.group(1))).text) == ["192.0.2.3"]
+    foreign = client.get("/audit/fleet", params={"before": "bm90IGEgY3Vyc29y"})
+    assert foreign.status_code == 422 and "before" in foreign.text

@@ -6,12 +6,15 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, datetime, timedelta
+from html import unescape
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from phonewarden.console.models import ConsoleAudit
 from phonewarden.console.policy import Role
+from phonewarden.fraud import pages
 from phonewarden.fraud.cdr import Cdr
 from phonewarden.fraud.records import Alert, Restriction
 from phonewarden.fraud.service import FraudService, get_service
@@ -33,6 +36,10 @@ def _audit(http: TestClient) -> list[tuple[str, str, str, str]]:
             select(ConsoleAudit.actor, ConsoleAudit.action, ConsoleAudit.target, ConsoleAudit.outcome)
         )
         return [(row[0], row[1], row[2], row[3]) for row in rows if row[1].startswith("fraud.")]
+
+
+def _accounts(html: str) -> list[str]:
+    return re.findall(r'class="account" data-account="([^"]+)"', html)
 
 
 def _seed(service: FraudService) -> None:
@@ -93,7 +100,9 @@ def test_operator_lifts_and_acknowledges_with_csrf_and_audit(client: TestClient)
     ]
 
 
-def test_accounts_worst_first_paged_and_one_accounts_page(client: TestClient) -> None:
+def test_accounts_worst_first_paged_and_one_accounts_page(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     service, now = get_service(), time.time()
     calls = [
         Cdr(
@@ -105,13 +114,20 @@ def test_accounts_worst_first_paged_and_one_accounts_page(client: TestClient) ->
                      call_id="sat-1@pbx.example.net"))  # fmt: skip
     service.ingest(calls)  # the satellite call breaks the 5-minute limit: level 2
     log_in(client, enrolled(client, "vera", Role.VIEWER))
-    first = client.get("/fraud/accounts")
-    listed = re.findall(r'class="account" data-account="([^"]+)"', first.text)
-    assert len(listed) == 50 and listed[:3] == ["acct/7", "acct-00", "acct-01"]
-    assert "61 accounts · page 1 of 2" in first.text and 'href="?page=2" rel="next"' in first.text
-    second = client.get("/fraud/accounts", params={"page": 2})
-    assert re.findall(r'class="account" data-account="([^"]+)"', second.text)[-1] == "acct-59"
-    assert client.get("/fraud/accounts", params={"page": 0}).status_code == 422
+    whole = _accounts(client.get("/fraud/accounts").text)
+    assert len(whole) == 61 and whole[:3] == ["acct/7", "acct-00", "acct-01"] and whole[-1] == "acct-59"
+    monkeypatch.setattr(pages, "PER_PAGE", 25)
+    walked, url, visits = [], "/fraud/accounts", 0
+    while url:  # the next link walks the list in order, each account once
+        page = client.get(url)
+        listed = _accounts(page.text)
+        assert page.status_code == 200 and 0 < len(listed) <= 25
+        walked += listed
+        link = re.search(r'id="next" href="([^"]+)"', page.text)
+        url, visits = unescape(link.group(1)) if link else "", visits + 1
+    assert walked == whole and visits == 3
+    foreign = client.get("/fraud/accounts", params={"before": "bm90IGEgY3Vyc29y"})
+    assert foreign.status_code == 422 and "before" in foreign.text
 
     detail = client.get("/fraud/accounts/acct/7")  # the account name holds a "/"
     assert detail.status_code == 200 and 'id="fraud-chart"' in detail.text

@@ -9,13 +9,14 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from markupsafe import escape
 from sqlalchemy import select
 
 from phonewarden.console.models import ConsoleAudit
 from phonewarden.console.policy import Role
-from phonewarden.privacy import demo, repository
+from phonewarden.privacy import demo, pages, repository
 from phonewarden.privacy.inventory import load_inventory
 from phonewarden.privacy.pages import BAR_WIDTH
 from phonewarden.privacy.policy import parse_policy
@@ -188,3 +189,20 @@ def test_demo_data_fills_the_pages_and_the_privacy_list(client: TestClient) -> N
     phone = client.get("/privacy/devices/nokia-7-plus").text
     assert 'data-identifier="imei" data-confidence="high"' in phone and "zzhc.vnet.cn" in phone
     assert "did=[Mz…gx]" in phone and ("CN", "flagged") in [(c, k) for c, k, _ in BAR.findall(phone)]
+
+
+def test_the_next_devices_link_walks_the_list_worst_first_once(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    demo.load(console(client).engine, random.Random(8), datetime.now(UTC))
+    log_in(client, enrolled(client, "vera", Role.VIEWER))
+    whole = ROW.findall(client.get("/privacy/devices").text)
+    monkeypatch.setattr(pages, "PAGE_SIZE", 3)
+    first = client.get("/privacy/devices")
+    link = re.search(r'id="next" href="([^"]+)"', first.text)
+    assert ROW.findall(first.text) == whole[:3] and link is not None
+    second = client.get(link.group(1).replace("&amp;", "&"))
+    assert ROW.findall(second.text) == whole[3:] and 'id="next"' not in second.text
+    assert len(whole) == 4 and 'href="/privacy/devices">first page' in second.text
+    foreign = client.get("/privacy/devices", params={"before": "bm90IGEgY3Vyc29y"})
+    assert foreign.status_code == 422 and "before" in foreign.text

@@ -202,3 +202,27 @@ def test_the_demo_inventory_renders_without_secrets(client: TestClient) -> None:
     assert fetches.status_code == 200 and "enumeration" in fetches.text
     for html in (page.text, fetches.text):
         _no_secret_in(html, [password for lines in secrets for password in lines.values()])
+
+
+def test_the_next_phones_link_walks_the_whole_inventory_once(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inv = _inventory(client)
+    demo.load(inv.engine, random.Random(8), datetime.now(UTC), inv.box)
+    log_in(client, enrolled(client, "vera", Role.VIEWER))
+    monkeypatch.setattr(pages, "PAGE_SIZE", 3)
+    seen: list[tuple[str, str]] = []
+    url: str | None = "/provisioning/phones"
+    while url:
+        page = client.get(url)
+        assert page.status_code == 200
+        rows = re.findall(
+            r'data-mac="([0-9a-f]+)">.*?</td><td>[^<]*</td><td>[^<]*</td><td>([^<]*)</td>', page.text, re.S
+        )
+        assert 0 < len(rows) <= 3
+        seen += [(site, mac) for mac, site in rows]
+        link = re.search(r'id="next" href="([^"]+)"', page.text)
+        url = unescape(link.group(1)) if link else None
+    assert seen == sorted(seen) and len(seen) == len(set(seen)) == len(demo.PHONES)
+    foreign = client.get("/provisioning/phones?before=bm90IGEgY3Vyc29y")
+    assert foreign.status_code == 422 and "before" in foreign.text

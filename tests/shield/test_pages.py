@@ -243,16 +243,34 @@ def test_would_be_bans_of_a_dry_run_are_listed_marked(client: TestClient) -> Non
     assert sources == {BANNED: False, "198.51.100.1": True}
 
 
-def test_bans_page_shows_the_first_bans_and_counts_them_all(
+def test_the_next_bans_link_walks_every_ban_once_with_its_own_evidence(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from phonewarden.shield import pages
 
-    monkeypatch.setattr(pages, "MAX_BANS", 2)
+    monkeypatch.setattr(pages, "PAGE_SIZE", 2)
+    now = datetime.now(UTC)
     for index in range(5):
-        _bans(client).save_ban(f"203.0.113.{index + 1}", 600 + index, ["flood:INVITE"], 1)
+        address = f"203.0.113.{index + 1}"
+        _bans(client).save_ban(address, 600 + index, ["flood:INVITE"], 1)
+        with session_factory(console(client).engine).begin() as session:
+            add_finding(session, guard=Guard.SHIELD, kind=f"flood-{index}", severity=Severity.HIGH,
+                        subject=address, reason="INVITE flood", time=now,
+                        evidence={"samples": [f"INVITE from {address}"]})  # fmt: skip
     log_in(client, enrolled(client, "vera", Role.VIEWER))
-    page = client.get("/shield/bans")
-    assert page.text.count('class="ban"') == 2
-    assert "5 active (the first 2 shown" in page.text
-    assert 'data-address="203.0.113.5"' in page.text  # longest left first
+    walked: list[str] = []
+    url, visits = "/shield/bans", 0
+    while url:
+        page = client.get(url)
+        shown = 1 if visits == 2 else 2
+        assert page.status_code == 200 and f"5 active ({shown} on this page" in page.text
+        for address, row in re.findall(r'class="ban" data-address="([^"]+)">(.*?)</tr>', page.text, re.S):
+            assert (
+                f"INVITE from {address}</code>" in row and f"flood-{int(address.split('.')[-1]) - 1}" in row
+            )
+            walked.append(address)
+        link = re.search(r'id="next" href="([^"]+)"', page.text)
+        url, visits = unescape(link.group(1)) if link else "", visits + 1
+    assert walked == [f"203.0.113.{n}" for n in (5, 4, 3, 2, 1)] and visits == 3  # longest left first
+    foreign = client.get("/shield/bans", params={"before": "bm90IGEgY3Vyc29y"})
+    assert foreign.status_code == 422 and "before" in foreign.text

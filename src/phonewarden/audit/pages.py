@@ -15,23 +15,26 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import Engine, and_, case, func, select
+from sqlalchemy.orm import Session
 
 from phonewarden.audit.firmware import Advisory, shipped_advisories
 from phonewarden.audit.models import AuditCheck, AuditRun
 from phonewarden.audit.policy import rule
 from phonewarden.audit.results import SEVERITY_ORDER
 from phonewarden.console.auth import Viewer, context
+from phonewarden.console.pagination import MAX_CURSOR, decode_cursor, encode_cursor
 from phonewarden.console.shell import render
 from phonewarden.store.engine import session_factory
 
 router = APIRouter(include_in_schema=False)
 NAV = [("Audit fleet", "/audit/fleet")]
-MAX_DEVICES = 1000  # rows on one page; the API's /runs/{id}/checks has them all
+PAGE_SIZE = 100  # rows on one page; the next-page link goes on, the API's /runs/{id}/checks has them all
+WorstKey = tuple[int, int, int, str]  # DeviceRow.worst_first: the fleet's sort key and its page cursor
 SEVERITIES = tuple(SEVERITY_ORDER)  # critical … info
 STATUS_ORDER = {"fail": 0, "unknown": 1, "pass": 2}
 
@@ -64,7 +67,7 @@ class DeviceRow:
         # Targets are config paths or addresses: "/" travels encoded and the path route takes it back.
         return "/audit/devices/" + quote(self.target, safe="")
 
-    def worst_first(self) -> tuple[int, int, int, str]:
+    def worst_first(self) -> WorstKey:
         return (-self.failed["critical"], -self.failed["high"], -self.failed_total, self.target)
 
 
@@ -75,46 +78,89 @@ class CheckView:
     standards: tuple[str, ...]
 
 
-def fleet(
-    engine: Engine, site: str | None = None, vendor: str | None = None, detailed: int | None = None
-) -> list[DeviceRow]:
-    """Every audited device with its latest result, worst first; vendor, model, firmware and the time of
-    the last check are read for the first `detailed` rows (all when None).
+Counted = dict[
+    str, tuple[int, str, datetime, int, dict[str, int]]
+]  # target: run, site, start, unknown, failed
+Order = list[tuple[WorstKey, str]]  # every target's sort key, worst first
+_counted_cache: dict[tuple[Any, ...], tuple[Counted, Order]] = {}  # one entry: the runs it was counted from
+
+
+def _counted(session: Session) -> tuple[Counted, Order]:
+    """Per target, its newest run (id, site, start), unknown checks and failing checks by severity.
 
     Counting runs on the (target, run_id, status, severity) index alone, in its order, so 10,000 phones
-    x 19 checks cost one index scan; only the rows a page shows are looked up in the table.
+    x 19 checks cost one index scan. A stored run never changes (saved in one transaction with its checks,
+    deleted as a whole), so the count is kept until the runs change: their number and highest id tell.
     """
     c = AuditCheck
+    state = session.execute(select(func.count(AuditRun.id), func.max(AuditRun.id))).one()
+    key = (str(session.get_bind().engine.url), *state)
+    cached = _counted_cache.get(key)
+    if cached is not None:
+        return cached
 
     def tally(*when: Any) -> Any:
         return func.sum(case((and_(*when), 1), else_=0))
 
     failing = [tally(c.status == "fail", c.severity == severity) for severity in SEVERITIES]
     counts = select(c.target, c.run_id, tally(c.status == "unknown"), tally(c.status == "fail"), *failing)
+    runs = {run.id: run for run in session.execute(select(AuditRun.id, AuditRun.site, AuditRun.started_at))}
+    counted: Counted = {}
+    # Ordered by target, then run: each target's newest run comes last and stays.
+    for target, run_id, unknown, failed, *by_severity in session.execute(
+        counts.group_by(c.target, c.run_id).order_by(c.target, c.run_id)
+    ):
+        by = {s: int(n) for s, n in zip(SEVERITIES, by_severity, strict=True) if n}
+        if int(failed) > sum(by.values()):  # a severity outside the scale still counts as failing
+            by["other"] = int(failed) - sum(by.values())
+        # The run's start stands in for the time of the last check until the facts are read.
+        counted[target] = (run_id, runs[run_id].site, runs[run_id].started_at, int(unknown), by)
+    order = sorted(
+        ((-by.get("critical", 0), -by.get("high", 0), -sum(by.values()), target), target)
+        for target, (_, _, _, _, by) in counted.items()
+    )
+    _counted_cache.clear()  # only the newest state is worth keeping
+    _counted_cache[key] = (counted, order)
+    return counted, order
+
+
+def fleet(engine: Engine, site: str | None = None, vendor: str | None = None) -> list[DeviceRow]:
+    """Every audited device with its latest result and its facts, worst first."""
+    return fleet_window(engine, site, vendor)[0]
+
+
+def fleet_window(
+    engine: Engine,
+    site: str | None = None,
+    vendor: str | None = None,
+    after: WorstKey | None = None,
+    limit: int | None = None,
+) -> tuple[list[DeviceRow], int]:
+    """The first `limit` devices (all when None) worst first after the `after` key, with vendor, model,
+    firmware and the time of the last check; and how many devices match the filters after that key.
+
+    The counts and the order come from `_counted`; only the rows shown are built and looked up.
+    """
+    c = AuditCheck
     latest = select(c.target, func.max(c.run_id).label("run_id")).group_by(c.target).subquery()
     newest = and_(c.target == latest.c.target, c.run_id == latest.c.run_id)
     with session_factory(engine)() as session:
-        runs = {
-            run.id: run for run in session.execute(select(AuditRun.id, AuditRun.site, AuditRun.started_at))
-        }
-        devices: dict[str, DeviceRow] = {}
-        # Ordered by target, then run: each target's newest run comes last and stays.
-        for target, run_id, unknown, failed, *by_severity in session.execute(
-            counts.group_by(c.target, c.run_id).order_by(c.target, c.run_id)
-        ):
-            # The run's start stands in for the time of the last check until the facts are read.
-            row = DeviceRow(target, runs[run_id].site, run_id, runs[run_id].started_at, unknown=int(unknown))
-            row.failed.update({s: int(n) for s, n in zip(SEVERITIES, by_severity, strict=True) if n})
-            if int(failed) > row.failed_total:  # a severity outside the scale still counts as failing
-                row.failed["other"] = int(failed) - row.failed_total
-            devices[target] = row
-        rows = [row for row in devices.values() if not site or row.site == site]
+        counted, order = _counted(session)
+        targets: set[str] | None = None
         if vendor:
             named = select(c.target).join(latest, newest).where(func.lower(c.vendor) == vendor.lower())
             targets = set(session.scalars(named.distinct()))
-            rows = [row for row in rows if row.target in targets]
-        rows.sort(key=DeviceRow.worst_first)
-        shown = rows if detailed is None else rows[:detailed]
+        matching = [
+            target
+            for key, target in order
+            if (after is None or key > after)
+            and (not site or counted[target][1] == site)
+            and (targets is None or target in targets)
+        ]
+        shown = []
+        for target in matching[:limit]:
+            run_id, site_, started, unknown, failed = counted[target]
+            shown.append(DeviceRow(target, site_, run_id, started, failed=Tally(failed), unknown=unknown))
         for start in range(0, len(shown), 500):
             chunk = {row.target: row for row in shown[start : start + 500]}
             facts = select(
@@ -130,12 +176,19 @@ def fleet(
                 row = chunk[target]
                 if run_id == row.run_id:
                     row.vendor, row.model, row.firmware, row.checked = vendor_, model, firmware, checked
-    return rows
+    return shown, len(matching)
+
+
+_choices_cache: dict[tuple[Any, ...], tuple[list[str], list[str]]] = {}  # as _counted_cache
 
 
 def choices(engine: Engine) -> tuple[list[str], list[str]]:
-    """The sites and vendors the stored results name, for the fleet filters."""
+    """The sites and vendors the stored results name, for the fleet filters (kept while the runs stay)."""
     with session_factory(engine)() as session:
+        state = session.execute(select(func.count(AuditRun.id), func.max(AuditRun.id))).one()
+        key = (str(engine.url), *state)
+        if key in _choices_cache:
+            return _choices_cache[key]
         sites = session.scalars(select(AuditRun.site).distinct().order_by(AuditRun.site))
         vendors = session.scalars(
             select(AuditCheck.vendor)
@@ -143,7 +196,10 @@ def choices(engine: Engine) -> tuple[list[str], list[str]]:
             .distinct()
             .order_by(AuditCheck.vendor)
         )
-        return list(sites), [v for v in vendors if v]
+        found = list(sites), [v for v in vendors if v]
+    _choices_cache.clear()
+    _choices_cache[key] = found
+    return found
 
 
 def device_checks(engine: Engine, target: str) -> tuple[AuditRun, list[AuditCheck]] | None:
@@ -179,15 +235,41 @@ def advisories_for(vendor: str | None, model: str | None, firmware: str | None) 
 Filter = Annotated[str, Query(max_length=255)]
 
 
+Cursor = Annotated[str, Query(max_length=MAX_CURSOR, description="the next-page cursor from a link")]
+
+
+def fleet_cursor(text: str) -> WorstKey | None:
+    """The sort key a next-page link carried; 422 naming the parameter when it is not one."""
+    if not text:
+        return None
+    wrong = HTTPException(422, f"before: {text[:40]!r} is not a cursor of /audit/fleet: follow its link")
+    try:
+        key = decode_cursor(text)
+    except HTTPException:
+        raise wrong from None
+    kinds = [type(part) for part in key]
+    if kinds != [int, int, int, str]:
+        raise wrong
+    return key[0], key[1], key[2], key[3]
+
+
 @router.get("/fleet", response_class=HTMLResponse)
-def fleet_page(request: Request, principal: Viewer, site: Filter = "", vendor: Filter = "") -> HTMLResponse:
+def fleet_page(
+    request: Request, principal: Viewer, site: Filter = "", vendor: Filter = "", before: Cursor = ""
+) -> HTMLResponse:
     engine = context(request).engine
-    rows = fleet(engine, site or None, vendor or None, detailed=MAX_DEVICES)
+    rows, total = fleet_window(engine, site or None, vendor or None, fleet_cursor(before), PAGE_SIZE + 1)
     sites, vendors = choices(engine)
+    shown = rows[:PAGE_SIZE]
+    following = ""
+    if len(rows) > PAGE_SIZE:
+        key = encode_cursor(shown[-1].worst_first())
+        following = "/audit/fleet?" + urlencode({"site": site, "vendor": vendor, "before": key})
     page = {
-        "rows": rows[:MAX_DEVICES],
-        "total": len(rows),
-        "limit": MAX_DEVICES,
+        "rows": shown,
+        "total": total,
+        "next": following,
+        "first": before == "",
         "severities": SEVERITIES,
         "site": site,
         "vendor": vendor,

@@ -20,12 +20,14 @@ import json
 import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from phonewarden.console.auth import Operator, Viewer, actor_of, context
+from phonewarden.console.pagination import MAX_CURSOR, decode_cursor, encode_cursor
 from phonewarden.console.policy import Role
 from phonewarden.console.shell import render
 from phonewarden.core.records import iso_time
@@ -33,7 +35,7 @@ from phonewarden.fraud import history
 from phonewarden.fraud.restrictions import LEVEL_NAMES, destination_digits
 from phonewarden.fraud.series import account_series
 from phonewarden.fraud.service import current_service, get_service
-from phonewarden.fraud.views import account_rows, open_alert_rows
+from phonewarden.fraud.views import AccountKey, account_key, account_rows, open_alert_rows
 
 router = APIRouter(include_in_schema=False)
 NAV = [
@@ -43,21 +45,37 @@ NAV = [
 ]
 Account = Annotated[str, Form(min_length=1, max_length=255)]
 Number = Annotated[str, Form(min_length=1, max_length=32)]
-PER_PAGE = 50
+PER_PAGE = 100
 RECENT_ALERTS = 100
 
 
+Cursor = Annotated[str, Query(max_length=MAX_CURSOR, description="the next-page cursor from a link")]
+
+
+def accounts_cursor(text: str) -> AccountKey | None:
+    """The sort key a next-page link carried; 422 naming the parameter when it is not one."""
+    if not text:
+        return None
+    wrong = HTTPException(422, f"before: {text[:40]!r} is not a cursor of /fraud/accounts: follow its link")
+    try:
+        level, cost, account = decode_cursor(text)
+    except (HTTPException, ValueError):
+        raise wrong from None
+    if type(level) is not int or type(cost) not in (int, float) or not isinstance(account, str):
+        raise wrong
+    return level, float(cost), account
+
+
 @router.get("/accounts", response_class=HTMLResponse)
-def accounts_page(
-    request: Request, principal: Viewer, page: Annotated[int, Query(ge=1, le=100_000)] = 1
-) -> HTMLResponse:
-    rows = account_rows(get_service(), context(request).engine, time.time())
-    shown = rows[(page - 1) * PER_PAGE : page * PER_PAGE]
+def accounts_page(request: Request, principal: Viewer, before: Cursor = "") -> HTMLResponse:
+    after = accounts_cursor(before)
+    rows = account_rows(get_service(), context(request).engine, time.time(), after, PER_PAGE + 1)
+    shown = rows[:PER_PAGE]
+    following = encode_cursor(account_key(shown[-1])) if len(rows) > PER_PAGE else ""
     view = {
         "rows": [{**row, "last_call": iso_time(row["last_call"])} for row in shown],
-        "page": page,
-        "pages": max(1, -(-len(rows) // PER_PAGE)),
-        "total": len(rows),
+        "first": after is None,
+        "next": f"/fraud/accounts?{urlencode({'before': following})}" if following else "",
         "level_names": LEVEL_NAMES,
     }
     return render(request, "fraud/accounts.html", view, principal=principal)

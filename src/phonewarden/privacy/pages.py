@@ -20,10 +20,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import pycountry
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, func, select
@@ -31,6 +31,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from phonewarden.console.auth import Operator, Viewer, actor_of, context
+from phonewarden.console.pagination import MAX_CURSOR, decode_cursor, encode_cursor
 from phonewarden.console.policy import Role
 from phonewarden.console.sessions import Principal
 from phonewarden.console.shell import render
@@ -51,6 +52,7 @@ NAV = [("Privacy devices", "/privacy/devices"), ("Privacy inventory", "/privacy/
 # Worst first: a policy violation, then certain leaks, then doubt, then possible leaks.
 STATUS_RANK = {"violation": 0, "uncertain": 1, "ok": 2, "no verdict": 3, "not analysed": 4}
 BAR_WIDTH = 320  # px of the longest bar in the country chart
+PAGE_SIZE = 100  # devices on one page; the next-page link goes on
 MAX_DESTINATIONS = 1_000  # rows shown on a device page; the API has them all
 FORM_FIELDS = ("ip", "mac", *(key for key in IDENTIFIER_FIELDS if key != "mac"))
 _SPLIT = re.compile(r"[,\s]+")
@@ -82,6 +84,9 @@ class DeviceForm(BaseModel):
         return entry
 
 
+DeviceKey = tuple[int, int, int, int, str]  # DeviceRow.sort_key: worst first, and a page's cursor
+
+
 @dataclass
 class DeviceRow:
     name: str
@@ -95,7 +100,7 @@ class DeviceRow:
     last_seen: str | None = None
     run_id: int | None = None
 
-    def sort_key(self) -> tuple[int, int, int, int, str]:
+    def sort_key(self) -> DeviceKey:
         violation = 0 if self.status == "violation" else 1
         return (violation, -self.leaks_high, STATUS_RANK[self.status], -self.leaks_low, self.name)
 
@@ -190,8 +195,9 @@ def destination_facts(session: Session, newest: dict[str, int]) -> Facts:
     return countries, last_seen
 
 
-def device_rows(session: Session) -> list[DeviceRow]:
-    """Every device of the inventory or of stored results, with its newest run's facts, worst first.
+def device_rows(session: Session, after: DeviceKey | None = None) -> list[DeviceRow]:
+    """Every device of the inventory or of stored results (after the `after` key when given), with its
+    newest run's facts, worst first.
 
     The database sums up each device's newest run (verdicts, leak counts, countries, last seen): 2,000
     phones with 50 destinations each are a few aggregate queries, not 100,000 JSON records in Python.
@@ -224,7 +230,8 @@ def device_rows(session: Session) -> list[DeviceRow]:
             row.countries = sorted(countries[name])
             row.last_seen = last_seen.get(name)
             row.run_id = newest[name]
-        rows.append(row)
+        if after is None or row.sort_key() > after:
+            rows.append(row)
     return sorted(rows, key=DeviceRow.sort_key)
 
 
@@ -266,11 +273,37 @@ def _can_change(principal: Principal) -> bool:
     return principal.role.allows(Role.OPERATOR)
 
 
+Cursor = Annotated[str, Query(max_length=MAX_CURSOR, description="the next-page cursor from a link")]
+
+
+def devices_cursor(text: str) -> DeviceKey | None:
+    """The sort key a next-page link carried; 422 naming the parameter when it is not one."""
+    if not text:
+        return None
+    wrong = HTTPException(422, f"before: {text[:40]!r} is not a cursor of /privacy/devices: follow its link")
+    try:
+        key = decode_cursor(text)
+    except HTTPException:
+        raise wrong from None
+    if [type(part) for part in key] != [int, int, int, int, str]:
+        raise wrong
+    return key[0], key[1], key[2], key[3], key[4]
+
+
 @router.get("/devices", response_class=HTMLResponse)
-def devices_page(request: Request, principal: Viewer) -> HTMLResponse:
+def devices_page(request: Request, principal: Viewer, before: Cursor = "") -> HTMLResponse:
+    after = devices_cursor(before)
     with _session(context(request).engine) as session:
-        rows = device_rows(session)
-    return render(request, "privacy/devices.html", {"rows": rows, "when": when}, principal=principal)
+        rows = device_rows(session, after)
+    shown = rows[:PAGE_SIZE]
+    following = encode_cursor(shown[-1].sort_key()) if len(rows) > PAGE_SIZE else ""
+    page = {
+        "rows": shown,
+        "when": when,
+        "first": after is None,
+        "next": f"/privacy/devices?{urlencode({'before': following})}" if following else "",
+    }
+    return render(request, "privacy/devices.html", page, principal=principal)
 
 
 @router.get("/devices/{name:path}", response_class=HTMLResponse)

@@ -18,12 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine, or_, select, tuple_
 
 from phonewarden.console.auth import Operator, Viewer, actor_of, context, now_utc
+from phonewarden.console.pagination import MAX_CURSOR, decode_cursor, encode_cursor
 from phonewarden.console.policy import Role
 from phonewarden.console.shell import render
 from phonewarden.provisioning.api import inventory
@@ -36,7 +38,6 @@ from phonewarden.store.engine import session_factory
 router = APIRouter(include_in_schema=False)
 NAV = [("Provisioning phones", "/provisioning/phones"), ("Provisioning fetches", "/provisioning/fetches")]
 PAGE_SIZE = 100
-MAX_PHONES = 2000  # rows on one page; the API's /devices has them all
 FETCH_ACTIONS = ("fetch", "deny", "ban", "enumeration")  # what the device plane writes per request/source
 CERT_DENIALS = (Reason.NO_CERT.value, Reason.CERT_MAC.value)
 SERVED = (Reason.SERVED.value, Reason.SERVED_WIPE.value)
@@ -114,8 +115,11 @@ def _cert(required: bool, outcome: tuple[str, str, datetime] | None) -> str:
     return f"required, {verdict} {when:%Y-%m-%d %H:%M}"
 
 
-def phones(engine: Engine, now: datetime) -> list[PhoneRow]:
-    """The inventory by site and MAC, without any secret column."""
+def phones(
+    engine: Engine, now: datetime, after: tuple[str, str] | None = None, limit: int | None = None
+) -> list[PhoneRow]:
+    """The inventory by site and MAC after the (site, MAC) cursor, at most `limit` phones, without any
+    secret column. Keyset: the last page costs what the first does."""
     query = (
         select(
             ProvDevice.mac, ProvDevice.vendor, ProvDevice.model, ProvSite.name, ProvDevice.owner,
@@ -125,8 +129,10 @@ def phones(engine: Engine, now: datetime) -> list[PhoneRow]:
         )
         .join(ProvSite, ProvSite.id == ProvDevice.site_id)
         .order_by(ProvSite.name, ProvDevice.mac)
-        .limit(MAX_PHONES)
+        .limit(limit)
     )  # fmt: skip
+    if after is not None:
+        query = query.where(tuple_(ProvSite.name, ProvDevice.mac) > tuple_(*after))
     with session_factory(engine)() as session:
         found = list(session.execute(query))
     certs = cert_outcomes(engine, [row.mac for row in found if row.require_client_cert])
@@ -141,6 +147,31 @@ def phones(engine: Engine, now: datetime) -> list[PhoneRow]:
             )
         )  # fmt: skip
     return rows
+
+
+def phone_page(
+    engine: Engine, now: datetime, after: tuple[str, str] | None
+) -> tuple[list[PhoneRow], tuple[str, str] | None]:
+    """One page of phones and the cursor of the next (None: the last)."""
+    rows = phones(engine, now, after, PAGE_SIZE + 1)
+    shown = rows[:PAGE_SIZE]
+    return shown, (shown[-1].site, shown[-1].mac) if len(rows) > PAGE_SIZE else None
+
+
+def phones_cursor(text: str) -> tuple[str, str] | None:
+    """The (site, MAC) a next-page link carried; 422 naming the parameter when it is not one."""
+    if not text:
+        return None
+    wrong = HTTPException(
+        422, f"before: {text[:40]!r} is not a cursor of /provisioning/phones: follow its link"
+    )
+    try:
+        key = decode_cursor(text)
+    except HTTPException:
+        raise wrong from None
+    if len(key) != 2 or not all(isinstance(part, str) for part in key):
+        raise wrong
+    return key[0], key[1]
 
 
 def fetch_log(engine: Engine, before: int | None, mac: str | None, outcome: str | None) -> list[ProvEvent]:
@@ -159,12 +190,17 @@ def fetch_log(engine: Engine, before: int | None, mac: str | None, outcome: str 
         return rows
 
 
+Cursor = Annotated[str, Query(max_length=MAX_CURSOR, description="the next-page cursor from a link")]
+
+
 @router.get("/phones", response_class=HTMLResponse)
-def phones_page(request: Request, principal: Viewer) -> HTMLResponse:
-    rows = phones(context(request).engine, now_utc())
+def phones_page(request: Request, principal: Viewer, before: Cursor = "") -> HTMLResponse:
+    rows, following = phone_page(context(request).engine, now_utc(), phones_cursor(before))
     page = {
         "rows": rows,
-        "limit": MAX_PHONES,
+        "next": f"/provisioning/phones?{urlencode({'before': encode_cursor(following)})}"
+        if following
+        else "",
         "can_change": principal.role.allows(Role.OPERATOR),
         "done": request.query_params.get("done", ""),
     }

@@ -17,14 +17,18 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, bindparam, func, select, tuple_, union_all
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from phonewarden.console.auth import Operator, Viewer, actor_of, context, now_utc
 from phonewarden.console.overview import per_hour
+from phonewarden.console.pagination import MAX_CURSOR, decode_cursor, encode_cursor
 from phonewarden.console.policy import Role
 from phonewarden.console.shell import render
 from phonewarden.shield import live
@@ -38,7 +42,7 @@ from phonewarden.store.models import Finding, Guard
 
 router = APIRouter(include_in_schema=False)
 NAV = [("Shield bans", "/shield/bans"), ("Shield activity", "/shield/activity")]
-MAX_BANS = 500  # shown on one page; the API's /bans has them all
+PAGE_SIZE = 100  # bans on one page; the next-page link goes on, the API's /bans has them all
 SAMPLES_PER_BAN = 3
 EVIDENCE_PER_SOURCE = 10  # newest findings per shown ban read for its detectors and samples
 TOP_SOURCES = 20
@@ -53,42 +57,69 @@ class BanView:
     samples: list[str]
 
 
-def _bans(engine: Engine) -> tuple[list[BanRow], int]:
-    """The first MAX_BANS running bans (the rest: /api/v1/shield/bans) and how many run in all."""
-    store = BanStore(engine)
+BanKey = tuple[datetime, int]  # (expires_at, id) of a page's last ban: the next page starts after it
+
+
+def _bans(engine: Engine, after: BanKey | None) -> tuple[list[BanRow], BanKey | None, int]:
+    """A page of running bans, longest left first (the rest: the next page, or /api/v1/shield/bans), the
+    cursor of the next page (None: the last) and how many run in all."""
+    b = ShieldBan
+    query = select(b).where(b.expires_at > now_utc())
+    if after is not None:
+        query = query.where(tuple_(b.expires_at, b.id) < tuple_(*after))
+    query = query.order_by(b.expires_at.desc(), b.id.desc()).limit(PAGE_SIZE + 1)
     try:
-        return store.active_bans(include_dry_run=True, limit=MAX_BANS), store.count_active(
-            include_dry_run=True
-        )
-    except StoreError as exc:
-        raise HTTPException(503, str(exc)) from None
+        with session_factory(engine)() as session:
+            found = list(session.scalars(query))
+        total = BanStore(engine).count_active(include_dry_run=True)
+    except (OperationalError, ProgrammingError, StoreError) as exc:
+        raise HTTPException(503, f"shield bans: {exc}") from None
+    shown = found[:PAGE_SIZE]
+    following = (shown[-1].expires_at, shown[-1].id) if len(found) > PAGE_SIZE else None
+    rows = [
+        BanRow(b.address, list(b.reasons), b.offences, b.banned_at, b.expires_at, b.dry_run) for b in shown
+    ]
+    return rows, following, total
+
+
+@lru_cache(maxsize=8)
+def _newest_findings(sources: int) -> Any:
+    """The UNION ALL of `sources` branches, bound as source_0 … source_<n-1>; built once per size, as a
+    page's worth of statement objects made on every request kept the collector busy."""
+    branches = [
+        select(Finding.id, Finding.subject, Finding.kind, Finding.evidence)
+        .where(Finding.subject == bindparam(f"source_{index}"), Finding.guard == Guard.SHIELD)
+        .order_by(Finding.id.desc())
+        .limit(EVIDENCE_PER_SOURCE)
+        .subquery()
+        for index in range(sources)
+    ]
+    newest = union_all(*(select(*branch.c) for branch in branches)).subquery()
+    return select(newest.c.subject, newest.c.kind, newest.c.evidence).order_by(
+        newest.c.subject, newest.c.id.desc()
+    )
 
 
 def evidence_by_source(engine: Engine, sources: list[str]) -> dict[str, tuple[list[str], list[str]]]:
     """Per source: the detectors of its newest findings and up to SAMPLES_PER_BAN evidence lines.
 
-    One short query per source, newest first by primary key, so a source with 100,000 findings costs what
-    one with ten does (SQLite's subject index ends in the id); one query over all the sources read all
-    their findings to keep the newest few.
+    One statement for all the sources: a UNION ALL of one short branch per source, each newest first by
+    primary key, so a source with 100,000 findings costs what one with ten does (SQLite's subject index
+    ends in the id); a window or a plain IN over all the sources read all their findings to keep a few.
     """
+    if not sources:
+        return {}
+    distinct = list(dict.fromkeys(sources))
+    query = _newest_findings(len(distinct))
+    params = {f"source_{index}": source for index, source in enumerate(distinct)}
     found: dict[str, tuple[list[str], list[str]]] = {}
     with session_factory(engine)() as session:
-        for source in sources:
-            query = (
-                select(Finding.kind, Finding.evidence)
-                .where(Finding.subject == source, Finding.guard == Guard.SHIELD)
-                .order_by(Finding.id.desc())
-                .limit(EVIDENCE_PER_SOURCE)
-            )
-            detectors: list[str] = []
-            samples: list[str] = []
-            for kind, evidence in session.execute(query):
-                if kind not in detectors:
-                    detectors.append(kind)
-                lines = evidence.get("samples", []) if isinstance(evidence, dict) else []
-                samples.extend(str(line) for line in lines[: SAMPLES_PER_BAN - len(samples)])
-            if detectors:
-                found[source] = (detectors, samples)
+        for source, kind, evidence in session.execute(query, params):
+            detectors, samples = found.setdefault(source, ([], []))
+            if kind not in detectors:
+                detectors.append(kind)
+            lines = evidence.get("samples", []) if isinstance(evidence, dict) else []
+            samples.extend(str(line) for line in lines[: SAMPLES_PER_BAN - len(samples)])
     return found
 
 
@@ -146,16 +177,36 @@ def hourly(engine: Engine, now: datetime, hours: int = HOURS) -> dict[str, list[
     }
 
 
+Cursor = Annotated[str, Query(max_length=MAX_CURSOR, description="the next-page cursor from a link")]
+
+
+def bans_cursor(text: str) -> BanKey | None:
+    """The (expires_at, id) a next-page link carried; 422 naming the parameter when it is not one."""
+    if not text:
+        return None
+    wrong = HTTPException(422, f"before: {text[:40]!r} is not a cursor of /shield/bans: follow its link")
+    try:
+        until, ban_id = decode_cursor(text)
+        expires = datetime.fromisoformat(until)
+    except (HTTPException, ValueError, TypeError):
+        raise wrong from None
+    if expires.tzinfo is None or type(ban_id) is not int:
+        raise wrong
+    return expires, ban_id
+
+
 @router.get("/bans", response_class=HTMLResponse)
-def bans_page(request: Request, principal: Viewer) -> HTMLResponse:
+def bans_page(request: Request, principal: Viewer, before: Cursor = "") -> HTMLResponse:
     engine = context(request).engine
-    rows, total = _bans(engine)
+    rows, following, total = _bans(engine, bans_cursor(before))
     evidence = evidence_by_source(engine, [row.address for row in rows])
     views = [BanView(row, *evidence.get(row.address, ([], []))) for row in rows]
+    cursor = encode_cursor((following[0].isoformat(), following[1])) if following else ""
     page = {
         "bans": views,
         "total": total,
-        "limit": MAX_BANS,
+        "first": before == "",
+        "next": f"/shield/bans?{urlencode({'before': cursor})}" if cursor else "",
         "can_unban": principal.role.allows(Role.OPERATOR),
         "unbanned": request.query_params.get("unbanned", ""),
         "banned": request.query_params.get("banned", ""),
