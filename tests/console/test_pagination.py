@@ -86,3 +86,19 @@ def test_the_openapi_document_names_the_link_header() -> None:
     operation = _app([]).get("/openapi.json").json()["paths"]["/words"]["get"]
     assert {p["name"] for p in operation["parameters"]} == {"limit", "cursor", "starts"}
     assert "Link" in operation["responses"]["200"]["headers"]
+
+
+def test_page_key_checks_each_part_and_names_the_page() -> None:
+    from fastapi import HTTPException
+
+    from phonewarden.console.pagination import encode_cursor, page_key
+
+    assert page_key("", "/x", (int, str)) is None
+    assert page_key(encode_cursor((3, "a")), "/x", (int, str)) == (3, "a")
+    assert page_key(encode_cursor((3, 2.5, "a")), "/x", (int, (int, float), str)) == (3, 2.5, "a")
+    for wrong in [(True, "a"), ("3", "a"), (3,), (3, "a", 1)]:  # a bool is no int; length counts
+        with pytest.raises(HTTPException) as refused:
+            page_key(encode_cursor(wrong), "/x", (int, str))
+        assert refused.value.status_code == 422 and "cursor of /x" in str(refused.value.detail)
+    with pytest.raises(HTTPException):
+        page_key("not-base64-json", "/x", (int, str))

@@ -27,7 +27,7 @@ from phonewarden.audit.models import AuditCheck, AuditRun
 from phonewarden.audit.policy import rule
 from phonewarden.audit.results import SEVERITY_ORDER
 from phonewarden.console.auth import Viewer, context
-from phonewarden.console.pagination import MAX_CURSOR, decode_cursor, encode_cursor
+from phonewarden.console.pagination import MAX_CURSOR, encode_cursor, page_key
 from phonewarden.console.shell import render
 from phonewarden.store.engine import session_factory
 
@@ -240,17 +240,8 @@ Cursor = Annotated[str, Query(max_length=MAX_CURSOR, description="the next-page 
 
 def fleet_cursor(text: str) -> WorstKey | None:
     """The sort key a next-page link carried; 422 naming the parameter when it is not one."""
-    if not text:
-        return None
-    wrong = HTTPException(422, f"before: {text[:40]!r} is not a cursor of /audit/fleet: follow its link")
-    try:
-        key = decode_cursor(text)
-    except HTTPException:
-        raise wrong from None
-    kinds = [type(part) for part in key]
-    if kinds != [int, int, int, str]:
-        raise wrong
-    return key[0], key[1], key[2], key[3]
+    key = page_key(text, "/audit/fleet", (int, int, int, str))
+    return None if key is None else (key[0], key[1], key[2], key[3])
 
 
 @router.get("/fleet", response_class=HTMLResponse)

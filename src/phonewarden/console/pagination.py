@@ -58,6 +58,22 @@ def decode_cursor(text: str) -> Key:
     return tuple(decoded)
 
 
+def page_key(text: str, page: str, kinds: tuple[type | tuple[type, ...], ...]) -> Key | None:
+    """The sort key a console page's "next page" link carried (None: the first page), checked part by part
+    against `kinds` (exact types: a bool is no int); anything else is a 422 naming `before` and the page."""
+    if not text:
+        return None
+    wrong = HTTPException(422, f"before: {text[:40]!r} is not a cursor of {page}: follow its link")
+    try:
+        key = decode_cursor(text)
+    except HTTPException:
+        raise wrong from None
+    allowed = [kind if isinstance(kind, tuple) else (kind,) for kind in kinds]
+    if len(key) != len(allowed) or any(type(part) not in ok for part, ok in zip(key, allowed, strict=True)):
+        raise wrong
+    return key
+
+
 @dataclass(frozen=True)
 class PageRequest:
     """The `limit` and decoded `cursor` of one list request, and where to announce the next page."""

@@ -27,7 +27,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from phonewarden.console.auth import Operator, Viewer, actor_of, context
-from phonewarden.console.pagination import MAX_CURSOR, decode_cursor, encode_cursor
+from phonewarden.console.pagination import MAX_CURSOR, encode_cursor, page_key
 from phonewarden.console.policy import Role
 from phonewarden.console.shell import render
 from phonewarden.core.records import iso_time
@@ -54,16 +54,8 @@ Cursor = Annotated[str, Query(max_length=MAX_CURSOR, description="the next-page 
 
 def accounts_cursor(text: str) -> AccountKey | None:
     """The sort key a next-page link carried; 422 naming the parameter when it is not one."""
-    if not text:
-        return None
-    wrong = HTTPException(422, f"before: {text[:40]!r} is not a cursor of /fraud/accounts: follow its link")
-    try:
-        level, cost, account = decode_cursor(text)
-    except (HTTPException, ValueError):
-        raise wrong from None
-    if type(level) is not int or type(cost) not in (int, float) or not isinstance(account, str):
-        raise wrong
-    return level, float(cost), account
+    key = page_key(text, "/fraud/accounts", (int, (int, float), str))
+    return None if key is None else (key[0], float(key[1]), key[2])
 
 
 @router.get("/accounts", response_class=HTMLResponse)

@@ -31,7 +31,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from phonewarden.console.auth import Operator, Viewer, actor_of, context
-from phonewarden.console.pagination import MAX_CURSOR, decode_cursor, encode_cursor
+from phonewarden.console.pagination import MAX_CURSOR, encode_cursor, page_key
 from phonewarden.console.policy import Role
 from phonewarden.console.sessions import Principal
 from phonewarden.console.shell import render
@@ -278,16 +278,8 @@ Cursor = Annotated[str, Query(max_length=MAX_CURSOR, description="the next-page 
 
 def devices_cursor(text: str) -> DeviceKey | None:
     """The sort key a next-page link carried; 422 naming the parameter when it is not one."""
-    if not text:
-        return None
-    wrong = HTTPException(422, f"before: {text[:40]!r} is not a cursor of /privacy/devices: follow its link")
-    try:
-        key = decode_cursor(text)
-    except HTTPException:
-        raise wrong from None
-    if [type(part) for part in key] != [int, int, int, int, str]:
-        raise wrong
-    return key[0], key[1], key[2], key[3], key[4]
+    key = page_key(text, "/privacy/devices", (int, int, int, int, str))
+    return None if key is None else (key[0], key[1], key[2], key[3], key[4])
 
 
 @router.get("/devices", response_class=HTMLResponse)

@@ -25,7 +25,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Engine, or_, select, tuple_
 
 from phonewarden.console.auth import Operator, Viewer, actor_of, context, now_utc
-from phonewarden.console.pagination import MAX_CURSOR, decode_cursor, encode_cursor
+from phonewarden.console.pagination import MAX_CURSOR, encode_cursor, page_key
 from phonewarden.console.policy import Role
 from phonewarden.console.shell import render
 from phonewarden.provisioning.api import inventory
@@ -160,18 +160,8 @@ def phone_page(
 
 def phones_cursor(text: str) -> tuple[str, str] | None:
     """The (site, MAC) a next-page link carried; 422 naming the parameter when it is not one."""
-    if not text:
-        return None
-    wrong = HTTPException(
-        422, f"before: {text[:40]!r} is not a cursor of /provisioning/phones: follow its link"
-    )
-    try:
-        key = decode_cursor(text)
-    except HTTPException:
-        raise wrong from None
-    if len(key) != 2 or not all(isinstance(part, str) for part in key):
-        raise wrong
-    return key[0], key[1]
+    key = page_key(text, "/provisioning/phones", (str, str))
+    return None if key is None else (key[0], key[1])
 
 
 def fetch_log(engine: Engine, before: int | None, mac: str | None, outcome: str | None) -> list[ProvEvent]:

@@ -28,7 +28,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from phonewarden.console.auth import Operator, Viewer, actor_of, context, now_utc
 from phonewarden.console.overview import per_hour
-from phonewarden.console.pagination import MAX_CURSOR, decode_cursor, encode_cursor
+from phonewarden.console.pagination import MAX_CURSOR, encode_cursor, page_key
 from phonewarden.console.policy import Role
 from phonewarden.console.shell import render
 from phonewarden.shield import live
@@ -182,17 +182,16 @@ Cursor = Annotated[str, Query(max_length=MAX_CURSOR, description="the next-page 
 
 def bans_cursor(text: str) -> BanKey | None:
     """The (expires_at, id) a next-page link carried; 422 naming the parameter when it is not one."""
-    if not text:
+    key = page_key(text, "/shield/bans", (str, int))
+    if key is None:
         return None
-    wrong = HTTPException(422, f"before: {text[:40]!r} is not a cursor of /shield/bans: follow its link")
     try:
-        until, ban_id = decode_cursor(text)
-        expires = datetime.fromisoformat(until)
-    except (HTTPException, ValueError, TypeError):
-        raise wrong from None
-    if expires.tzinfo is None or type(ban_id) is not int:
-        raise wrong
-    return expires, ban_id
+        expires = datetime.fromisoformat(key[0])
+    except ValueError:
+        expires = None
+    if expires is None or expires.tzinfo is None:
+        raise HTTPException(422, f"before: {text[:40]!r} is not a cursor of /shield/bans: follow its link")
+    return expires, key[1]
 
 
 @router.get("/bans", response_class=HTMLResponse)
