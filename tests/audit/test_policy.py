@@ -41,3 +41,13 @@ def test_unknown_rule_lists_known_ids() -> None:
     with pytest.raises(KeyError, match="known: default-admin-password"):
         rule("no-such-rule")
     assert len(rules()) == 19
+
+
+def test_rule_record_has_the_fix_per_vendor_and_the_probe() -> None:
+    from phonewarden.audit.policy import rules
+
+    for r in rules():
+        record = r.to_json()
+        assert record["id"] == r.id and record["severity"] == r.severity.value
+        assert set(record["fix"]) == {vendor.value for vendor in r.settings}
+        assert record["probe"] == r.probe

@@ -131,3 +131,15 @@ def test_session_factory_binds_engine_and_keeps_objects_after_commit(engine: Eng
         assert session.get_bind() is engine
         assert session.execute(text("SELECT 1")).scalar() == 1
     assert make_session.kw["expire_on_commit"] is False
+
+
+def test_router_engine_uses_the_settings_database_until_handed_another(clean_env: Path) -> None:
+    from phonewarden.settings import load_settings
+    from phonewarden.store.engine import RouterEngine, make_engine
+
+    slot = RouterEngine()
+    first = slot()
+    assert slot() is first and str(first.url) == str(make_engine(load_settings().database_url).url)
+    other = make_engine(f"sqlite:///{clean_env}/other.db")
+    slot.use(other)
+    assert slot() is other

@@ -5,32 +5,22 @@ Every list is paged as console/pagination.py says (`limit`, `cursor`, the next p
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 
 from phonewarden.audit.models import AuditCheck, AuditRun
 from phonewarden.audit.policy import rules
 from phonewarden.console.pagination import PAGED, Paging
-from phonewarden.store.engine import make_engine, session_factory
+from phonewarden.store.engine import RouterEngine, session_factory
 from phonewarden.store.models import Severity
 
 router = APIRouter()
 
 
-@cache
-def _engine() -> Engine:
-    from phonewarden.settings import load_settings
-
-    return make_engine(load_settings().database_url)
-
-
-def use_engine(engine: Engine) -> None:
-    """Point the router at another database (tests, embedding)."""
-    _engine.cache_clear()
-    globals()["_engine"] = cache(lambda: engine)
+_engine = RouterEngine()
+use_engine = _engine.use  # the console points the router at its own database; tests at theirs
 
 
 def _run_json(run: AuditRun) -> dict[str, Any]:
@@ -97,15 +87,4 @@ def run_checks(
 def list_rules(page: Paging, severity: Severity | None = None) -> list[dict[str, Any]]:
     """By rule id."""
     chosen = [r for r in rules() if severity is None or r.severity == severity]
-    return [
-        {
-            "id": r.id,
-            "title": r.title,
-            "severity": r.severity.value,
-            "why": r.why,
-            "telekom": r.telekom,
-            "standards": list(r.standards),
-            "fix": {v.value: r.remediation(v) for v in r.settings},
-        }
-        for r in page.of_list(chosen, lambda r: (r.id,))
-    ]
+    return [r.to_json() for r in page.of_list(chosen, lambda r: (r.id,))]

@@ -107,19 +107,7 @@ def list_rules(json: JsonOption = False) -> None:
         import msgspec
 
         for r in rules():
-            fixes = {vendor.value: r.remediation(vendor) for vendor in r.settings}
-            record = {
-                "type": "rule",
-                "id": r.id,
-                "title": r.title,
-                "severity": r.severity.value,
-                "why": r.why,
-                "telekom": r.telekom,
-                "standards": list(r.standards),
-                "fix": fixes,
-                "probe": r.probe,
-            }
-            sys.stdout.buffer.write(msgspec.json.encode(record) + b"\n")
+            sys.stdout.buffer.write(msgspec.json.encode({"type": "rule", **r.to_json()}) + b"\n")
         return
     table = Table("check", "severity", "why", "Telekom guide", "standards")
     for r in rules():

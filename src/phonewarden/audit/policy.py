@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from phonewarden.store.models import Severity
 
@@ -75,6 +76,19 @@ class Rule:
         unverified = any(not setting.verified for setting in settings)
         suffix = " (value from secondary sources: verify on one phone first)" if unverified else ""
         return "set " + "; ".join(lines) + suffix
+
+    def to_json(self) -> dict[str, Any]:
+        """The rule as the CLI's `rules --json` and the API's /rules give it."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "severity": self.severity.value,
+            "why": self.why,
+            "telekom": self.telekom,
+            "standards": list(self.standards),
+            "fix": {vendor.value: self.remediation(vendor) for vendor in self.settings},
+            "probe": self.probe,
+        }
 
     @property
     def title_fix(self) -> str:

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, Query, Response
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from phonewarden.console.pagination import PAGED, Paging
@@ -26,23 +25,14 @@ from phonewarden.privacy.models import (
     PrivacyRun,
     PrivacyVerdict,
 )
-from phonewarden.store.engine import make_engine, session_factory
+from phonewarden.store.engine import RouterEngine, session_factory
 
 router = APIRouter()
 DeviceBody = Annotated[dict[str, Any], Body(description="an inventory entry, as in the --devices JSON file")]
 
 
-@cache
-def _engine() -> Engine:
-    from phonewarden.settings import load_settings
-
-    return make_engine(load_settings().database_url)
-
-
-def use_engine(engine: Engine) -> None:
-    """Point the router at another database (tests, embedding)."""
-    _engine.cache_clear()
-    globals()["_engine"] = cache(lambda: engine)
+_engine = RouterEngine()
+use_engine = _engine.use  # the console points the router at its own database; tests at theirs
 
 
 @contextmanager

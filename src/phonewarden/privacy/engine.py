@@ -129,7 +129,7 @@ class PrivacyEngine:
                         flow = self._raw_tcp_flow(data, time, flags)
                     size = (data[16] << 8 | data[17]) - 20 - ((data[46] >> 4) << 2)
                     if flow.bulk:
-                        if size > 0:
+                        if size > 0:  # Flow.count written out: once per packet on the fast path
                             dest = flow.dest
                             if flow.outbound:
                                 dest.bytes_out += size

@@ -61,6 +61,24 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+class RouterEngine:
+    """The database a guard's API router reads: the one the settings name, made at first use, or the one
+    handed to `use` (the console's own, tests). Call it to get the engine."""
+
+    def __init__(self) -> None:
+        self._engine: Engine | None = None
+
+    def __call__(self) -> Engine:
+        if self._engine is None:
+            from phonewarden.settings import load_settings  # the kernel's settings, read only when needed
+
+            self._engine = make_engine(load_settings().database_url)
+        return self._engine
+
+    def use(self, engine: Engine) -> None:
+        self._engine = engine
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions bound to `engine`; objects stay readable after commit (no lazy reload surprises)."""
     return sessionmaker(bind=engine, expire_on_commit=False)
