@@ -4,8 +4,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The compiled hot path (phonewarden/_accel.py): rebuilt when a compiled module's source changes.
+ACCEL := .accel/manifest.json
+ACCEL_SOURCES := $(shell $(PYTHON) -c 'import sys; sys.path[:0] = ["src"]; from phonewarden import _accel; \
+  print(*_accel.hot_sources())')
 
-.PHONY: run test lint debs bench captures clean
+.PHONY: run test lint debs rundebs bench captures clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,14 +17,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
+$(ACCEL): $(STAMP) src/phonewarden/_accel.py scripts/build_accel.py $(ACCEL_SOURCES)
+	$(BIN)/python scripts/build_accel.py
+
 debs:
 	@scripts/install-debs.sh
 
-run: $(STAMP)
+rundebs:
 	@scripts/install-debs.sh runtime
+
+run: $(STAMP) rundebs $(ACCEL)
 	$(BIN)/phonewarden serve
 
-test: $(STAMP) debs
+test: $(STAMP) debs $(ACCEL)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
@@ -29,11 +38,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
-bench: $(STAMP) debs
+bench: $(STAMP) debs $(ACCEL)
 	$(BIN)/python bench/decode_sip.py
 
 captures: debs
 	tools/captures/make_captures.sh
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .accel .pytest_cache .mypy_cache .ruff_cache

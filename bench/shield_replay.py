@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
+from phonewarden import _accel
 from phonewarden.capture.replay import CaptureReplay
 from phonewarden.core.records import Segment
 from phonewarden.shield.service import ShieldService
@@ -132,6 +133,7 @@ def main() -> None:
     decode_sip = _decode_sip_bench()
     path = decode_sip.build_capture(args.packets)
     print(f"capture: {path} ({path.stat().st_size / 1e6:.1f} MB, {args.packets} SIP packets)")
+    print(f"phonewarden {_accel.status}")  # PHONEWARDEN_PURE_PYTHON=1 measures the pure-Python path
     tshark_runs, ours_runs, cli_runs = [], [], []
     for _ in range(args.runs):  # interleaved, so that a burst of other work hits both sides alike
         tshark_timing, tshark_count = time_tshark(path, decode_sip)

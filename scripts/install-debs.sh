@@ -2,8 +2,8 @@
 # Installs the Debian packages phonewarden's tests talk to (real peers, not mocks), when run as root.
 # `install-debs.sh runtime` installs only what the product itself uses at run time.
 set -euo pipefail
-runtime=(nftables iproute2)
-peers=(tshark sip-tester kamailio kamailio-extra-modules nftables iproute2 tcpdump bind9-dnsutils curl openssl socat kamailio-utils-modules wrk dnsmasq-base chromium)
+runtime=(nftables iproute2 gcc libc6-dev)
+peers=(gcc libc6-dev tshark sip-tester kamailio kamailio-extra-modules nftables iproute2 tcpdump bind9-dnsutils curl openssl socat kamailio-utils-modules wrk dnsmasq-base chromium)
 if [ "${1:-}" = runtime ]; then wanted=("${runtime[@]}"); else wanted=("${peers[@]}"); fi
 
 missing=()

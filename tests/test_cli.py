@@ -2,7 +2,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from phonewarden import __version__
+from phonewarden import __version__, _accel
 from phonewarden.cli import app
 
 runner = CliRunner()
@@ -11,7 +11,7 @@ runner = CliRunner()
 def test_version() -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0
-    assert result.output.strip() == f"phonewarden {__version__}"
+    assert result.output.strip() == f"phonewarden {__version__} ({_accel.status})"
 
 
 def test_help_lists_the_commands(clean_env: Path) -> None:

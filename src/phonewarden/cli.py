@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from phonewarden import __version__
+from phonewarden import __version__, _accel
 from phonewarden.guards import GUARDS, import_guard_module
 from phonewarden.settings import Settings, SettingsError, load_settings
 
@@ -29,7 +29,7 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"phonewarden {__version__}")
+        typer.echo(f"phonewarden {__version__} ({_accel.status})")
         raise typer.Exit()
 
 

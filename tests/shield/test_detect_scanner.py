@@ -165,3 +165,10 @@ def test_sipp_is_ruled_out_after_reading_its_via_alone() -> None:
         message = parse_sip(raw)  # fresh: nothing read yet
         assert detector.observe("127.0.0.1", message, 1.0) is None
         assert message._from is None, message.raw[:200]  # From was never parsed: the check stopped early
+
+
+def test_a_detector_without_fingerprints_finds_nothing_and_never_fails() -> None:
+    detector = ScannerDetector(Reporter("scanner", 3600, 1000, 3), fingerprints=[])
+    for record in capture("sip-scan-sipvicious.pcapng"):
+        if record.body.is_request:
+            assert detector.observe(record.segment.src, record.body, record.time) is None

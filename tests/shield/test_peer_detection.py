@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from phonewarden.shield.detect_scanner import ScannerDetector
 from phonewarden.shield.findings import Finding
 from phonewarden.shield.policy import Decision
 from phonewarden.shield.service import ShieldService
@@ -254,7 +255,7 @@ def test_patched_sipvicious_is_banned_even_without_the_scanner_fingerprints(
     # svwar and svcrack leave traces in the server's answers; svmap's single OPTIONS does not.
     settings = ShieldSettings()
     service = ShieldService(settings)
-    service.scanner.matches = lambda message: []  # type: ignore[method-assign]
+    service.scanner = ScannerDetector(service.scanner.reporter, fingerprints=[])
     for record in sorted(patched_records, key=lambda r: r.time):
         service.process(record)
     assert {"127.0.0.42", "127.0.0.43", "127.0.0.44"} <= set(service.banned), service.summary().to_json()

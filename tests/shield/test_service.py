@@ -221,7 +221,10 @@ def _live(records: Any) -> list[Any]:
     """The capture as the live shield gets it: event time (HEP agents' clocks) close to the wall clock."""
     records = list(records)
     shift = time.time() - records[0].time
-    return [replace(r, segment=structs.replace(r.segment, time=r.segment.time + shift)) for r in records]
+    return [
+        NetworkRecord(r.type, structs.replace(r.segment, time=r.time + shift), r.body, r.hep, r.hep_agent)
+        for r in records
+    ]
 
 
 def _attack(service: ShieldService) -> list[Decision]:

@@ -17,9 +17,11 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import compress
 from typing import Generic, TypeVar
+
+from mypy_extensions import mypyc_attr
 
 K = TypeVar("K", bound=Hashable)
 T = TypeVar("T", bound=Hashable)
@@ -29,6 +31,7 @@ _INF = math.inf
 _NEG_INF = -math.inf
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # compiled, and subclassed by other guards
 class _BoundedTable(Generic[K, E]):
     """Shared skeleton: an LRU-by-update OrderedDict of entries with a key cap and an event-time mark."""
 
@@ -91,12 +94,15 @@ class _BoundedTable(Generic[K, E]):
                 self.evictions += 1
 
 
-@dataclass(slots=True)
-class _Timed(Generic[V]):
-    value: V
-    updated: float
+class _Timed(Generic[V]):  # plain classes, not dataclasses: mypyc compiles no generic dataclass
+    __slots__ = ("updated", "value")
+
+    def __init__(self, value: V, updated: float) -> None:
+        self.value = value
+        self.updated = updated
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class TtlMap(_BoundedTable[K, _Timed[V]]):
     """Key -> value, each entry live for `ttl` seconds after it was last set.
 
@@ -180,6 +186,7 @@ class _Ring:
     updated: float
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class SlidingCounter(_BoundedTable[K, _Ring]):
     """Per-key event count over the last `window` seconds, in a ring of `buckets + 1` time buckets.
 
@@ -245,12 +252,15 @@ class SlidingCounter(_BoundedTable[K, _Ring]):
         return len(self._drop_stale(self._time(now)))
 
 
-@dataclass(slots=True)
 class _Seen(Generic[T]):
-    last_seen: OrderedDict[T, float] = field(default_factory=OrderedDict)
-    updated: float = 0.0
+    __slots__ = ("last_seen", "updated")
+
+    def __init__(self) -> None:
+        self.last_seen: OrderedDict[T, float] = OrderedDict()
+        self.updated = 0.0
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class DistinctCounter(_BoundedTable[K, _Seen[T]]):
     """Per key, how many distinct items were seen in the last `window` seconds (age < window).
 
@@ -320,12 +330,15 @@ class DistinctCounter(_BoundedTable[K, _Seen[T]]):
         return {**super().sizes(), "items": items, "item_evictions": self.item_evictions}
 
 
-@dataclass(slots=True)
 class _Samples(Generic[V]):
-    kept: list[V] = field(default_factory=list)
-    offered: int = 0
+    __slots__ = ("kept", "offered")
+
+    def __init__(self) -> None:
+        self.kept: list[V] = []
+        self.offered = 0
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class KeyedSamples(_BoundedTable[K, _Samples[V]]):
     """The first `samples_per_key` evidence samples per key (Zeek SumStats `num_samples` style).
 
@@ -389,6 +402,7 @@ class _Level:
     updated: float
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class LeakyBucket(_BoundedTable[K, _Level]):
     """CrowdSec-style leaky bucket per key: each event pours `amount` in, it drains at `leak_per_second`.
 

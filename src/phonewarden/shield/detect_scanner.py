@@ -17,6 +17,7 @@ import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,8 @@ import ahocorasick
 
 from phonewarden.shield.findings import Finding, Reporter, describe
 
-FINGERPRINTS = Path(__file__).parent / "data" / "fingerprints.toml"
+# Found through the package, not __file__: this module may run compiled from .accel/ (phonewarden._accel).
+FINGERPRINTS = Path(str(files("phonewarden.shield"))) / "data" / "fingerprints.toml"
 MATCHES = ("contains", "regex", "equals", "hex_contains")
 FIELDS = ("user_agent", "from_display", "from_host", "from_tag", "via_branch", "call_id", "body")
 # Fields in the order the bounded check reads them: cheap reads and the ones that rule most out first.
@@ -146,6 +148,7 @@ class ScannerDetector:
         for automaton in self.automata.values():
             automaton.make_automaton()
         self.prefilter.make_automaton()
+        self.any_literal = len(self.prefilter) > 0  # an automaton without words cannot be searched
         # each literal once (fingerprints share some): _plan scans the text for every one of them
         present = [p.literal for p in prints if p.literal is not None and not p.literal.startswith("!")]
         self.literals = list(dict.fromkeys(present))
@@ -164,7 +167,7 @@ class ScannerDetector:
             text = raw.decode("latin-1").lower()
         if not all(map(text.__contains__, self.absent)):  # a "!literal" the text lacks
             return True
-        return next(self.prefilter.iter(text), None) is not None
+        return self.any_literal and next(self.prefilter.iter(text), None) is not None
 
     def matches(self, message: Any) -> list[Fingerprint]:
         """Every fingerprint the request matches."""

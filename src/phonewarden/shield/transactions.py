@@ -11,7 +11,7 @@ front; an `Outcome`'s users, credentials parameters and `stale` flag are compute
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from phonewarden.core.windows import TtlMap
 from phonewarden.shield.findings import describe
@@ -73,16 +73,17 @@ class Outcome:
     )  # fmt: skip
 
     def __init__(
-        self, source: str, method: str, status: int, user: str | None, target: str | None,
-        credentials: bool, stale: bool, expires: int | None, request: Any, response: Any = None,
+        self, source: str, method: str, status: int, user: Any, target: Any,
+        credentials: bool, stale: Any, expires: int | None, request: Any, response: Any = None,
     ) -> None:  # fmt: skip
+        # user, target and stale are typed Any: each is its value or _UNSET (compiled code checks types)
         self.source = source
         self.method = method
         self.status = status
-        self._user = user
-        self._target = target
+        self._user: Any = user
+        self._target: Any = target
         self.credentials = credentials
-        self._stale = stale
+        self._stale: Any = stale
         self.expires = expires
         self.request = request
         self.response = response
@@ -90,16 +91,18 @@ class Outcome:
 
     @property
     def target(self) -> str | None:
-        if self._target is _UNSET:
-            self._target = target_of(self.request)
-        return self._target
+        target = self._target
+        if target is _UNSET:
+            target = self._target = target_of(self.request)
+        return cast(str | None, target)
 
     @property
     def user(self) -> str | None:
         """The Digest username when credentials were sent, else the target."""
-        if self._user is _UNSET:
-            self._user = (digest_username(self.request) if self.credentials else None) or self.target
-        return self._user
+        user = self._user
+        if user is _UNSET:
+            user = self._user = (digest_username(self.request) if self.credentials else None) or self.target
+        return cast(str | None, user)
 
     @property
     def stale(self) -> bool:

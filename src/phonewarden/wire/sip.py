@@ -52,28 +52,29 @@ class SipMessage(SipFields):
     def __init__(
         self,
         raw: bytes,
-        *,
-        is_request: bool = False,
+        head: str = "",
+        lines_start: int = 0,
+        request_uri: str | None = None,
         method: str | None = None,
+        sip_version: str | None = None,
         status: int | None = None,
         reason: str | None = None,
-        request_uri: str | None = None,
-        sip_version: str | None = None,
-        headers: list[tuple[str, str]] | None = None,
         body: bytes = b"",
-        anomalies: tuple[str, ...] = (),
+        anomalies: list[str] | tuple[str, ...] = (),
     ) -> None:
-        self._init_fields("", 0, request_uri)
-        self._set_headers(headers if headers is not None else [])
+        """parse_sip() makes these: `head` is the decoded, unfolded head with its header lines from
+        `lines_start` on; `body` is uncut; `anomalies` a list of the framing flags (the header flags are
+        added on first access) or a final tuple."""
+        self._init_fields(head, lines_start, request_uri)
         self.raw = raw
-        self.is_request = is_request
+        self.is_request = method is not None
         self._method = method
         self.status = status
         self.reason = reason
         self.sip_version = sip_version
         self._uncut_body = body
-        self._body: bytes | None = body  # None until cut at Content-Length
-        self._anomalies: list[str] | tuple[str, ...] = anomalies  # a list: only those found by parsing
+        self._body: bytes | None = None  # cut at Content-Length on first access
+        self._anomalies = anomalies
 
     def __repr__(self) -> str:
         first = self._method if self.is_request else self.status
@@ -233,18 +234,9 @@ def parse_sip(data: bytes) -> SipMessage:
                 head, lines_start = "\n" + first + head[lines_start:], 0  # the first line is a header too
             else:
                 method, request_uri, version = _odd_request_line(first, parts, anomalies)
-        message = SipMessage.__new__(SipMessage)
-        message._init_fields(head, lines_start, request_uri)
-        message.raw = data
-        message.is_request = method is not None
-        message._method = method
-        message.sip_version = version
-        message.status = status
-        message.reason = reason
-        message._uncut_body = body
-        message._body = None
-        message._anomalies = anomalies
-        return message
+        return SipMessage(
+            data, head, lines_start, request_uri, method, version, status, reason, body, anomalies
+        )
     except Exception:  # last-resort guard: the contract is "never raises" even if this has a bug
         return SipMessage(bytes(data), anomalies=("parser-error",))
 

@@ -109,7 +109,7 @@ class SipFields:
     )  # fmt: skip
 
     def _init_fields(self, head: str, head_start: int, request_uri: str | None) -> None:
-        """Set up the slots (not __init__: SipMessage's parser builds instances without it)."""
+        """Set up the slots (SipMessage.__init__ calls it)."""
         # decoded, unfolded head text; from head_start on, the header lines, each after a "\n"
         self._head = head
         self._head_start = head_start

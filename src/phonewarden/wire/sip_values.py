@@ -160,8 +160,8 @@ def parse_name_addr(text: str) -> NameAddr:
     return NameAddr(display, parse_uri(inner[:gt]), parse_params(params) if params else {})
 
 
-def _plain_name_addr(quoted: str | None, token: str, uri: str, params: str | None) -> NameAddr:
-    display = quoted if quoted is not None else token.strip() or None
+def _plain_name_addr(quoted: str | None, token: str | None, uri: str, params: str | None) -> NameAddr:
+    display = quoted if quoted is not None else (token or "").strip() or None  # token: None if quoted
     return NameAddr(display, parse_uri(uri), parse_params(params) if params else {})
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import struct
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 from phonewarden.core.records import Frame, Segment, envelope
@@ -40,15 +39,28 @@ class JsonBody(Protocol):
 BodyT = TypeVar("BodyT", bound=JsonBody)
 
 
-@dataclass(slots=True)
 class NetworkRecord(Generic[BodyT]):
-    """An application message with the addresses it travelled between (and the HEP facts if any)."""
+    """An application message with the addresses it travelled between (and the HEP facts if any).
+    A plain class, not a dataclass: mypyc compiles no generic dataclass."""
 
-    type: str  # "sip" | "dns" | "http" | "tls"
-    segment: Segment
-    body: BodyT
-    hep: HepPacket | None = None
-    hep_agent: str | None = None  # address the HEP packet came from
+    __slots__ = ("body", "hep", "hep_agent", "segment", "type")
+
+    def __init__(
+        self,
+        type: str,  # "sip" | "dns" | "http" | "tls"
+        segment: Segment,
+        body: BodyT,
+        hep: HepPacket | None = None,
+        hep_agent: str | None = None,  # address the HEP packet came from
+    ) -> None:
+        self.type = type
+        self.segment = segment
+        self.body = body
+        self.hep = hep
+        self.hep_agent = hep_agent
+
+    def __repr__(self) -> str:
+        return f"NetworkRecord(type={self.type!r}, segment={self.segment!r}, body={self.body!r})"
 
     @property
     def time(self) -> float:
