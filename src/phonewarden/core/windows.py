@@ -31,7 +31,8 @@ _INF = math.inf
 _NEG_INF = -math.inf
 
 
-@mypyc_attr(allow_interpreted_subclasses=True)  # compiled, and subclassed by other guards
+# Every table: compiled (phonewarden/_accel.py) and open to interpreted subclasses (fraud.state.AccountTable)
+@mypyc_attr(allow_interpreted_subclasses=True)
 class _BoundedTable(Generic[K, E]):
     """Shared skeleton: an LRU-by-update OrderedDict of entries with a key cap and an event-time mark."""
 
